@@ -1,0 +1,64 @@
+"""Every name hpa shares with the cluster, spelled in exactly one place.
+
+The group, kinds, annotations and namespace label are those of the Go original
+(rmb938/hostport-allocator) so that its README quickstart works unchanged.
+
+A HostPort's name is derived from its port (``port-9000``) so that the API server's name
+uniqueness makes a second HostPort for the same port impossible: a create answers
+``409 AlreadyExists`` instead (the idea of Kubernetes' KEP-1880 IPAddress objects).
+:func:`hostport_name` and :func:`port_of_hostport_name` are the only code that knows the format;
+the CRD's CEL rule is generated from :data:`HOSTPORT_NAME_PREFIX`.
+"""
+
+from typing import Final
+
+GROUP: Final = "hostport.rmb938.com"
+VERSION: Final = "v1alpha1"
+API_VERSION: Final = f"{GROUP}/{VERSION}"
+
+KIND_CLASS: Final = "HostPortClass"
+KIND_CLAIM: Final = "HostPortClaim"
+KIND_HOSTPORT: Final = "HostPort"
+
+PLURAL_CLASS: Final = "hostportclasses"
+PLURAL_CLAIM: Final = "hostportclaims"
+PLURAL_HOSTPORT: Final = "hostports"
+
+#: ``claim.hostport.rmb938.com/<portName>: <claimName>`` on a pod asks for a claim's port.
+CLAIM_ANNOTATION_PREFIX: Final = f"claim.{GROUP}/"
+#: ``port.hostport.rmb938.com/<portName>: "<port>"`` is set on the pod for the downward API.
+PORT_ANNOTATION_PREFIX: Final = f"port.{GROUP}/"
+#: Namespaces labelled ``hostport.rmb938.com: "true"`` are managed by the pod webhooks.
+NAMESPACE_LABEL: Final = GROUP
+NAMESPACE_LABEL_VALUE: Final = "true"
+#: Pods that use claims carry this label, so the operator watches only those pods.
+POD_LABEL: Final = f"{GROUP}/uses-claims"
+
+#: Keeps a claim while a pod uses it, a HostPort while its claim exists, a class while it has
+#: HostPorts.
+FINALIZER: Final = f"{GROUP}/protection"
+
+PORT_MIN: Final = 1
+PORT_MAX: Final = 65535
+
+HOSTPORT_NAME_PREFIX: Final = "port-"
+
+
+def hostport_name(port: int) -> str:
+    """The name of the HostPort that holds ``port``.
+
+    Raises:
+        ValueError: the port is outside 1..65535.
+    """
+    if not PORT_MIN <= port <= PORT_MAX:
+        raise ValueError(f"port {port} is outside {PORT_MIN}..{PORT_MAX}")
+    return f"{HOSTPORT_NAME_PREFIX}{port}"
+
+
+def port_of_hostport_name(name: str) -> int | None:
+    """The port a HostPort name stands for, or None if the name is not of the derived form."""
+    digits = name.removeprefix(HOSTPORT_NAME_PREFIX)
+    if digits == name or not digits.isascii() or not digits.isdigit() or digits[0] == "0":
+        return None
+    port = int(digits)
+    return port if PORT_MIN <= port <= PORT_MAX else None

@@ -1,0 +1,289 @@
+"""Wire types of the three kinds: HostPortClass, HostPortClaim and HostPort.
+
+The CRDs are generated from these Structs (see ``_crds.py``): bounds, patterns, enums and
+descriptions given here with ``msgspec.Meta`` become the OpenAPI schema, and CEL rules given as
+``x-kubernetes-validations`` in ``extra_json_schema`` become the API server's own checks, so the
+invariants hold even while the webhook is down.
+"""
+
+from typing import Annotated, Final
+
+import msgspec
+
+from hpa.api import _meta, _names
+
+PHASE_PENDING: Final = "Pending"
+PHASE_BOUND: Final = "Bound"
+PHASE_ALLOCATED: Final = "Allocated"
+PHASE_DELETING: Final = "Deleting"
+
+CLAIM_PHASES: Final = (PHASE_PENDING, PHASE_BOUND, PHASE_DELETING)
+HOSTPORT_PHASES: Final = (PHASE_PENDING, PHASE_ALLOCATED, PHASE_DELETING)
+
+#: Most pools a class may have; bounds the cost of the no-overlap CEL rule (n² comparisons).
+MAX_POOLS: Final = 64
+
+Port = Annotated[
+    int,
+    msgspec.Meta(ge=_names.PORT_MIN, le=_names.PORT_MAX, description="A TCP/UDP port number."),
+]
+
+ObjectName = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=1,
+        max_length=253,
+        pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$",
+        description="The name of a Kubernetes object (a DNS subdomain).",
+    ),
+]
+
+
+def _rule(rule: str, message: str, *, field_path: str = "", reason: str = "") -> dict[str, str]:
+    """One ``x-kubernetes-validations`` entry."""
+    entry = {"rule": rule, "message": message}
+    if field_path:
+        entry["fieldPath"] = field_path
+    if reason:
+        entry["reason"] = reason
+    return entry
+
+
+def _immutable(field: str) -> dict[str, str]:
+    return _rule("self == oldSelf", f"{field} is immutable; delete and re-create the object")
+
+
+Conditions = Annotated[
+    tuple[_meta.Condition, ...],
+    msgspec.Meta(
+        description="The latest observations of the object's state (metav1.Condition).",
+        extra_json_schema={
+            "x-kubernetes-list-type": "map",
+            "x-kubernetes-list-map-keys": ["type"],
+            "maxItems": 16,
+        },
+    ),
+]
+
+
+# --- HostPortClass -------------------------------------------------------------------------
+
+
+class PortPool(_meta._Wire, kw_only=True):
+    """An inclusive range of ports, ``start`` to ``end``."""
+
+    start: Port
+    end: Port
+
+
+Pools = Annotated[
+    tuple[
+        Annotated[
+            PortPool,
+            msgspec.Meta(
+                extra_json_schema={
+                    "x-kubernetes-validations": [
+                        _rule(
+                            "self.start <= self.end",
+                            "start must be less than or equal to end",
+                            field_path=".start",
+                        )
+                    ]
+                }
+            ),
+        ],
+        ...,
+    ],
+    msgspec.Meta(
+        min_length=1,
+        max_length=MAX_POOLS,
+        description="Ranges of ports this class hands out. Pools of one class must not overlap.",
+        extra_json_schema={
+            "x-kubernetes-list-type": "atomic",
+            "x-kubernetes-validations": [
+                _rule(
+                    "self.all(a, self.exists_one(b, a.start <= b.end && b.start <= a.end))",
+                    "pools of one class must not overlap; merge or split them",
+                )
+            ],
+        },
+    ),
+]
+
+
+class HostPortClassSpec(_meta._Wire, kw_only=True):
+    """The pools of ports a class hands out."""
+
+    pools: Pools
+
+
+class HostPortClassStatus(_meta._Wire, kw_only=True):
+    """How many of the class's ports are taken."""
+
+    ranges: Annotated[
+        str, msgspec.Meta(description="The pools as text, e.g. 9000-9500,10000-10100.")
+    ] = ""
+    total: Annotated[int, msgspec.Meta(ge=0, description="Ports in the pools.")] = 0
+    allocated: Annotated[
+        int, msgspec.Meta(ge=0, description="Ports held by HostPorts of this class.")
+    ] = 0
+    free: Annotated[
+        int,
+        msgspec.Meta(
+            ge=0, description="Ports in the pools held by no HostPort, of this class or another."
+        ),
+    ] = 0
+    outside_pools: Annotated[
+        int,
+        msgspec.Meta(
+            ge=0,
+            description="Ports held by HostPorts of this class that its pools no longer contain.",
+        ),
+    ] = 0
+    observed_generation: Annotated[int, msgspec.Meta(ge=0)] = 0
+    conditions: Conditions = ()
+
+
+class HostPortClass(_meta._Wire, kw_only=True):
+    """Pools of host ports that claims of this class are given ports from."""
+
+    api_version: str = _names.API_VERSION
+    kind: str = _names.KIND_CLASS
+    metadata: _meta.ObjectMeta = _meta.ObjectMeta()
+    spec: HostPortClassSpec
+    status: HostPortClassStatus = HostPortClassStatus()
+
+
+# --- HostPortClaim -------------------------------------------------------------------------
+
+
+class HostPortClaimSpec(_meta._Wire, kw_only=True):
+    """What a claim asks for."""
+
+    host_port_class_name: Annotated[
+        ObjectName,
+        msgspec.Meta(
+            description="The HostPortClass to take a port from.",
+            extra_json_schema={"x-kubernetes-validations": [_immutable("hostPortClassName")]},
+        ),
+    ]
+    host_port_name: Annotated[
+        ObjectName,
+        msgspec.Meta(description="The HostPort bound to this claim; set by hpa, once."),
+    ] = ""
+
+
+_CLAIM_SPEC_RULES: Final = [
+    _rule(
+        "!has(oldSelf.hostPortName) || "
+        "(has(self.hostPortName) && self.hostPortName == oldSelf.hostPortName)",
+        "hostPortName is set once, when the claim is bound, and never changes",
+        field_path=".hostPortName",
+    )
+]
+
+
+class HostPortClaimStatus(_meta._Wire, kw_only=True):
+    """Where a claim stands."""
+
+    phase: Annotated[
+        str,
+        msgspec.Meta(
+            description="Pending, Bound or Deleting.",
+            extra_json_schema={"enum": list(CLAIM_PHASES)},
+        ),
+    ] = ""
+    port: Annotated[int, msgspec.Meta(ge=0, le=_names.PORT_MAX, description="The bound port.")] = 0
+    observed_generation: Annotated[int, msgspec.Meta(ge=0)] = 0
+    conditions: Conditions = ()
+
+
+class HostPortClaim(_meta._Wire, kw_only=True):
+    """A namespace's request for one host port from a class."""
+
+    api_version: str = _names.API_VERSION
+    kind: str = _names.KIND_CLAIM
+    metadata: _meta.ObjectMeta = _meta.ObjectMeta()
+    spec: Annotated[
+        HostPortClaimSpec, msgspec.Meta(extra_json_schema={"x-kubernetes-validations": _CLAIM_SPEC_RULES})
+    ]
+    status: HostPortClaimStatus = HostPortClaimStatus()
+
+
+# --- HostPort ------------------------------------------------------------------------------
+
+
+class ClaimRef(_meta._Wire, kw_only=True):
+    """The claim a HostPort is bound to."""
+
+    namespace: ObjectName
+    name: ObjectName
+    uid: Annotated[str, msgspec.Meta(max_length=64)] = ""
+
+
+class HostPortSpec(_meta._Wire, kw_only=True):
+    """The port a HostPort holds and for whom."""
+
+    host_port_class_name: Annotated[
+        ObjectName,
+        msgspec.Meta(
+            description="The class the port was taken from.",
+            extra_json_schema={"x-kubernetes-validations": [_immutable("hostPortClassName")]},
+        ),
+    ]
+    port: Annotated[
+        Port,
+        msgspec.Meta(
+            description="The port held. The object's name is derived from it (port-<port>).",
+            extra_json_schema={"x-kubernetes-validations": [_immutable("port")]},
+        ),
+    ]
+    claim_ref: Annotated[
+        ClaimRef, msgspec.Meta(description="The claim this port is bound to.")
+    ] | None = None
+
+
+_HOSTPORT_SPEC_RULES: Final = [
+    _rule(
+        "!has(oldSelf.claimRef) || (has(self.claimRef) && self.claimRef == oldSelf.claimRef)",
+        "claimRef is set once and never changes",
+        field_path=".claimRef",
+    )
+]
+
+
+class HostPortStatus(_meta._Wire, kw_only=True):
+    """Where a HostPort stands."""
+
+    phase: Annotated[
+        str,
+        msgspec.Meta(
+            description="Pending, Allocated or Deleting.",
+            extra_json_schema={"enum": list(HOSTPORT_PHASES)},
+        ),
+    ] = ""
+    observed_generation: Annotated[int, msgspec.Meta(ge=0)] = 0
+    conditions: Conditions = ()
+
+
+class HostPort(_meta._Wire, kw_only=True):
+    """One host port held, cluster-wide; its name is derived from the port."""
+
+    api_version: str = _names.API_VERSION
+    kind: str = _names.KIND_HOSTPORT
+    metadata: _meta.ObjectMeta = _meta.ObjectMeta()
+    spec: Annotated[
+        HostPortSpec,
+        msgspec.Meta(extra_json_schema={"x-kubernetes-validations": _HOSTPORT_SPEC_RULES}),
+    ]
+    status: HostPortStatus = HostPortStatus()
+
+
+#: Rules on the whole object (CEL may read metadata.name at the root).
+HOSTPORT_ROOT_RULES: Final = [
+    _rule(
+        f"self.metadata.name == '{_names.HOSTPORT_NAME_PREFIX}' + string(self.spec.port)",
+        f"metadata.name must be {_names.HOSTPORT_NAME_PREFIX}<spec.port>, "
+        f"e.g. {_names.hostport_name(9000)} for port 9000",
+    )
+]

@@ -1,0 +1,27 @@
+"""Argument parsing and dispatch to the subcommands."""
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from hpa.cli import _manifests
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hpa", description="HostPort Allocator: hands out host ports like volumes."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _manifests.add_parser(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``hpa`` console script; returns the exit code."""
+    args = _parser().parse_args(argv)
+    result: int = args.handler(args)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())
