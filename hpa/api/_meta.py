@@ -20,7 +20,7 @@ class _Wire(msgspec.Struct, frozen=True, kw_only=True, rename="camel", omit_defa
     """Base of every wire Struct."""
 
 
-class OwnerReference(_Wire, kw_only=True):
+class OwnerReference(_Wire, frozen=True, kw_only=True):
     """An object that owns this one; garbage collection removes this one when it goes."""
 
     api_version: str
@@ -31,7 +31,7 @@ class OwnerReference(_Wire, kw_only=True):
     block_owner_deletion: bool = False
 
 
-class ObjectMeta(_Wire, kw_only=True):
+class ObjectMeta(_Wire, frozen=True, kw_only=True):
     """The part of ``metadata`` that hpa reads."""
 
     name: str = ""
@@ -48,7 +48,7 @@ class ObjectMeta(_Wire, kw_only=True):
     owner_references: tuple[OwnerReference, ...] = ()
 
 
-class ListMeta(_Wire, kw_only=True):
+class ListMeta(_Wire, frozen=True, kw_only=True):
     """``metadata`` of a list response."""
 
     resource_version: str = ""
@@ -59,7 +59,7 @@ class ListMeta(_Wire, kw_only=True):
 _REASON_PATTERN: Final = r"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$"
 
 
-class Condition(_Wire, kw_only=True):
+class Condition(_Wire, frozen=True, kw_only=True):
     """One aspect of an object's state, as metav1.Condition defines it."""
 
     type: Annotated[
@@ -84,9 +84,7 @@ class Condition(_Wire, kw_only=True):
             description="Machine-readable CamelCase reason for the last transition.",
         ),
     ]
-    message: Annotated[
-        str, msgspec.Meta(max_length=32768, description="Human-readable details.")
-    ]
+    message: Annotated[str, msgspec.Meta(max_length=32768, description="Human-readable details.")]
     last_transition_time: Annotated[
         dt.datetime, msgspec.Meta(description="When the status last changed.")
     ]
@@ -101,9 +99,7 @@ def now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(microsecond=0)
 
 
-def set_condition(
-    conditions: tuple[Condition, ...], new: Condition
-) -> tuple[Condition, ...]:
+def set_condition(conditions: tuple[Condition, ...], new: Condition) -> tuple[Condition, ...]:
     """Conditions with ``new`` put in place of the one of its type.
 
     As apimachinery's SetStatusCondition: ``lastTransitionTime`` moves only when the status

@@ -69,7 +69,7 @@ Conditions = Annotated[
 # --- HostPortClass -------------------------------------------------------------------------
 
 
-class PortPool(_meta._Wire, kw_only=True):
+class PortPool(_meta._Wire, frozen=True, kw_only=True):
     """An inclusive range of ports, ``start`` to ``end``."""
 
     start: Port
@@ -111,13 +111,13 @@ Pools = Annotated[
 ]
 
 
-class HostPortClassSpec(_meta._Wire, kw_only=True):
+class HostPortClassSpec(_meta._Wire, frozen=True, kw_only=True):
     """The pools of ports a class hands out."""
 
     pools: Pools
 
 
-class HostPortClassStatus(_meta._Wire, kw_only=True):
+class HostPortClassStatus(_meta._Wire, frozen=True, kw_only=True):
     """How many of the class's ports are taken."""
 
     ranges: Annotated[
@@ -144,7 +144,7 @@ class HostPortClassStatus(_meta._Wire, kw_only=True):
     conditions: Conditions = ()
 
 
-class HostPortClass(_meta._Wire, kw_only=True):
+class HostPortClass(_meta._Wire, frozen=True, kw_only=True):
     """Pools of host ports that claims of this class are given ports from."""
 
     api_version: str = _names.API_VERSION
@@ -157,7 +157,7 @@ class HostPortClass(_meta._Wire, kw_only=True):
 # --- HostPortClaim -------------------------------------------------------------------------
 
 
-class HostPortClaimSpec(_meta._Wire, kw_only=True):
+class HostPortClaimSpec(_meta._Wire, frozen=True, kw_only=True):
     """What a claim asks for."""
 
     host_port_class_name: Annotated[
@@ -183,7 +183,7 @@ _CLAIM_SPEC_RULES: Final = [
 ]
 
 
-class HostPortClaimStatus(_meta._Wire, kw_only=True):
+class HostPortClaimStatus(_meta._Wire, frozen=True, kw_only=True):
     """Where a claim stands."""
 
     phase: Annotated[
@@ -198,14 +198,15 @@ class HostPortClaimStatus(_meta._Wire, kw_only=True):
     conditions: Conditions = ()
 
 
-class HostPortClaim(_meta._Wire, kw_only=True):
+class HostPortClaim(_meta._Wire, frozen=True, kw_only=True):
     """A namespace's request for one host port from a class."""
 
     api_version: str = _names.API_VERSION
     kind: str = _names.KIND_CLAIM
     metadata: _meta.ObjectMeta = _meta.ObjectMeta()
     spec: Annotated[
-        HostPortClaimSpec, msgspec.Meta(extra_json_schema={"x-kubernetes-validations": _CLAIM_SPEC_RULES})
+        HostPortClaimSpec,
+        msgspec.Meta(extra_json_schema={"x-kubernetes-validations": _CLAIM_SPEC_RULES}),
     ]
     status: HostPortClaimStatus = HostPortClaimStatus()
 
@@ -213,7 +214,7 @@ class HostPortClaim(_meta._Wire, kw_only=True):
 # --- HostPort ------------------------------------------------------------------------------
 
 
-class ClaimRef(_meta._Wire, kw_only=True):
+class ClaimRef(_meta._Wire, frozen=True, kw_only=True):
     """The claim a HostPort is bound to."""
 
     namespace: ObjectName
@@ -221,7 +222,7 @@ class ClaimRef(_meta._Wire, kw_only=True):
     uid: Annotated[str, msgspec.Meta(max_length=64)] = ""
 
 
-class HostPortSpec(_meta._Wire, kw_only=True):
+class HostPortSpec(_meta._Wire, frozen=True, kw_only=True):
     """The port a HostPort holds and for whom."""
 
     host_port_class_name: Annotated[
@@ -238,9 +239,9 @@ class HostPortSpec(_meta._Wire, kw_only=True):
             extra_json_schema={"x-kubernetes-validations": [_immutable("port")]},
         ),
     ]
-    claim_ref: Annotated[
-        ClaimRef, msgspec.Meta(description="The claim this port is bound to.")
-    ] | None = None
+    claim_ref: (
+        Annotated[ClaimRef, msgspec.Meta(description="The claim this port is bound to.")] | None
+    ) = None
 
 
 _HOSTPORT_SPEC_RULES: Final = [
@@ -252,7 +253,7 @@ _HOSTPORT_SPEC_RULES: Final = [
 ]
 
 
-class HostPortStatus(_meta._Wire, kw_only=True):
+class HostPortStatus(_meta._Wire, frozen=True, kw_only=True):
     """Where a HostPort stands."""
 
     phase: Annotated[
@@ -266,7 +267,7 @@ class HostPortStatus(_meta._Wire, kw_only=True):
     conditions: Conditions = ()
 
 
-class HostPort(_meta._Wire, kw_only=True):
+class HostPort(_meta._Wire, frozen=True, kw_only=True):
     """One host port held, cluster-wide; its name is derived from the port."""
 
     api_version: str = _names.API_VERSION

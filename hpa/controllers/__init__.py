@@ -1,0 +1,1 @@
+"""Reconcilers that turn claims into HostPorts, fed by a work queue."""

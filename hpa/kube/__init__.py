@@ -1,0 +1,1 @@
+"""The only package that talks to the cluster: configuration, typed calls, informers."""

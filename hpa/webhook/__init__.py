@@ -1,0 +1,1 @@
+"""The TLS admission endpoint for pods and hpa's custom resources."""
