@@ -1,0 +1,10 @@
+"""Structured logging and Prometheus metrics, shared by every layer above ``hpa.api``.
+
+Holds no hpa logic: the metric objects live here so that controllers update them and the
+serving package exposes them, without either importing the other.
+"""
+
+from hpa.observability._logging import configure_logging
+from hpa.observability._metrics import REGISTRY, metrics_text
+
+__all__ = ["REGISTRY", "configure_logging", "metrics_text"]
