@@ -56,9 +56,7 @@ def _crd(
                     "name": _names.VERSION,
                     "served": True,
                     "storage": True,
-                    "schema": {
-                        "openAPIV3Schema": _object_schema(object_type, root_rules or [])
-                    },
+                    "schema": {"openAPIV3Schema": _object_schema(object_type, root_rules or [])},
                     "subresources": {"status": {}},
                     "additionalPrinterColumns": columns,
                 }

@@ -84,9 +84,7 @@ class Condition(_Wire, kw_only=True):
             description="Machine-readable CamelCase reason for the last transition.",
         ),
     ]
-    message: Annotated[
-        str, msgspec.Meta(max_length=32768, description="Human-readable details.")
-    ]
+    message: Annotated[str, msgspec.Meta(max_length=32768, description="Human-readable details.")]
     last_transition_time: Annotated[
         dt.datetime, msgspec.Meta(description="When the status last changed.")
     ]
@@ -101,9 +99,7 @@ def now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(microsecond=0)
 
 
-def set_condition(
-    conditions: tuple[Condition, ...], new: Condition
-) -> tuple[Condition, ...]:
+def set_condition(conditions: tuple[Condition, ...], new: Condition) -> tuple[Condition, ...]:
     """Conditions with ``new`` put in place of the one of its type.
 
     As apimachinery's SetStatusCondition: ``lastTransitionTime`` moves only when the status

@@ -23,7 +23,7 @@ def openapi_schema(type_: Any) -> Schema:
     return _schema(mi.type_info(type_))
 
 
-def _schema(info: mi.Type) -> Schema:  # noqa: PLR0911 - one branch per kind of type
+def _schema(info: mi.Type) -> Schema:
     if isinstance(info, mi.Metadata):
         return {**_schema(info.type), **(info.extra_json_schema or {})}
     if isinstance(info, mi.StructType):
@@ -65,4 +65,6 @@ def _optional(info: mi.UnionType) -> Schema:
 
 
 def _bounds(info: Any, names: dict[str, str]) -> Schema:
-    return {key: getattr(info, attr) for attr, key in names.items() if getattr(info, attr) is not None}
+    return {
+        key: getattr(info, attr) for attr, key in names.items() if getattr(info, attr) is not None
+    }

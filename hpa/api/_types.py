@@ -205,7 +205,8 @@ class HostPortClaim(_meta._Wire, kw_only=True):
     kind: str = _names.KIND_CLAIM
     metadata: _meta.ObjectMeta = _meta.ObjectMeta()
     spec: Annotated[
-        HostPortClaimSpec, msgspec.Meta(extra_json_schema={"x-kubernetes-validations": _CLAIM_SPEC_RULES})
+        HostPortClaimSpec,
+        msgspec.Meta(extra_json_schema={"x-kubernetes-validations": _CLAIM_SPEC_RULES}),
     ]
     status: HostPortClaimStatus = HostPortClaimStatus()
 
@@ -238,9 +239,9 @@ class HostPortSpec(_meta._Wire, kw_only=True):
             extra_json_schema={"x-kubernetes-validations": [_immutable("port")]},
         ),
     ]
-    claim_ref: Annotated[
-        ClaimRef, msgspec.Meta(description="The claim this port is bound to.")
-    ] | None = None
+    claim_ref: (
+        Annotated[ClaimRef, msgspec.Meta(description="The claim this port is bound to.")] | None
+    ) = None
 
 
 _HOSTPORT_SPEC_RULES: Final = [

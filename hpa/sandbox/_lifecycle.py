@@ -160,6 +160,11 @@ class Lifecycle:
 
     # -- background work -----------------------------------------------------------------
 
+    def close(self) -> None:
+        """Release the work queue (after :meth:`run` ended)."""
+        self._work_send.close()
+        self._work_receive.close()
+
     async def run(
         self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED
     ) -> None:

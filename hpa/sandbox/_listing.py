@@ -148,5 +148,5 @@ def open_watch(
         if item is None:
             break
         initial.append(item)
-    replay.receive.close()
+    replay.release()
     return watch, initial, None

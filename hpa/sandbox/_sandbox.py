@@ -108,11 +108,13 @@ class Sandbox:
             self.lifecycle.run(), name="sandbox lifecycle"
         )
         self._runner = web.AppRunner(
-            self.server.application(), access_log=None, handler_cancellation=True
+            self.server.application(),
+            access_log=None,
+            handler_cancellation=True,
+            shutdown_timeout=0.5,
         )
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port, ssl_context=self._ssl_context(),
-                           shutdown_timeout=0.5)  # fmt: skip
+        site = web.TCPSite(self._runner, self.host, self.port, ssl_context=self._ssl_context())
         await site.start()
         server = site._server
         assert server is not None
@@ -132,6 +134,7 @@ class Sandbox:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._background
             self._background = None
+        self.lifecycle.close()
 
     async def __aenter__(self) -> Self:
         await self.start()

@@ -82,6 +82,11 @@ class Watch:
         """End the stream: the server closes the HTTP response."""
         self.push(None)
 
+    def release(self) -> None:
+        """Close both ends of the stream (after the response ended)."""
+        self._send.close()
+        self.receive.close()
+
 
 class Hub:
     """Open watches by resource."""
@@ -96,7 +101,7 @@ class Hub:
     def remove(self, watch: Watch) -> None:
         """Stop delivering events to a watch."""
         self._watches.get(watch.storage, set()).discard(watch)
-        watch.receive.close()
+        watch.release()
 
     def publish(self, event: _store.Event) -> None:
         """Offer an event to the watches of its resource."""
