@@ -26,15 +26,15 @@ class Kubectl(Protocol):
     """Runs kubectl against the sandbox."""
 
     def __call__(
-        self, *args: str, input: str | None = None, check: bool = True, timeout: float = 30
+        self, *args: str, input: str | None = None, check: bool = True, within: float = 30
     ) -> Awaitable[subprocess.CompletedProcess[str]]: ...
 
 
 async def poll_until(
-    condition: Callable[[], Any], *, timeout: float = 5.0, interval: float = 0.01
+    condition: Callable[[], Any], *, within: float = 5.0, interval: float = 0.01
 ) -> Any:
     """Return the first truthy value of ``condition()`` (sync or async), or fail at the deadline."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + within
     while True:
         value = condition()
         if isinstance(value, Awaitable):
@@ -42,7 +42,7 @@ async def poll_until(
         if value:
             return value
         if time.monotonic() > deadline:
-            pytest.fail(f"condition not met within {timeout}s")
+            pytest.fail(f"condition not met within {within}s")
         await anyio.sleep(interval)
 
 
@@ -69,10 +69,10 @@ def kubectl(kubeconfig: pathlib.Path, tmp_path: pathlib.Path) -> Kubectl:
     cache = tmp_path / "kube-cache"
 
     async def run(
-        *args: str, input: str | None = None, check: bool = True, timeout: float = 30
+        *args: str, input: str | None = None, check: bool = True, within: float = 30
     ) -> subprocess.CompletedProcess[str]:
         command = [executable, "--kubeconfig", str(kubeconfig), "--cache-dir", str(cache), *args]
-        with anyio.fail_after(timeout):
+        with anyio.fail_after(within):
             done = await anyio.run_process(
                 command, input=input.encode() if input is not None else None, check=False
             )

@@ -90,9 +90,10 @@ def list_objects(engine: _engine.Engine, call: _calls.Call, selection: Selection
             continue
         if selection.limit and len(items) == selection.limit:
             last = items[-1]["metadata"]
-            meta["continue"] = _encode_token(rv, (last.get("namespace", ""), last["name"]))
-            if not filtered and call.namespace is None:
-                meta["remainingItemCount"] = _remaining(store, call, after, len(items))
+            last_key = (last.get("namespace", ""), last["name"])
+            meta["continue"] = _encode_token(rv, last_key)
+            if not filtered:
+                meta["remainingItemCount"] = _remaining(store, call, last_key)
             break
         items.append(engine.versioned(resource, obj))
     return {
@@ -103,10 +104,12 @@ def list_objects(engine: _engine.Engine, call: _calls.Call, selection: Selection
     }
 
 
-def _remaining(store: _store.Store, call: _calls.Call, after: _store.Key | None, taken: int) -> int:
+def _remaining(store: _store.Store, call: _calls.Call, last: _store.Key) -> int:
     table = store.table(call.resource.storage_key)
-    start = 0 if after is None else table.bisect_right(after)
-    return len(table) - start - taken
+    end = len(table)
+    if call.namespace is not None:
+        end = table.bisect_right((call.namespace, "\U0010ffff"))
+    return int(end - table.bisect_right(last))
 
 
 def open_watch(

@@ -131,7 +131,11 @@ class Store:
             del self._log_rvs[:drop]
 
     def expire(self) -> None:
-        """Forget every event so far: any watch or continue from an older version gets 410."""
+        """Forget every event so far: any watch or continue from a version so far gets 410.
+
+        The counter moves on by one so that a list made afterwards can be watched from.
+        """
+        self.rv += 1
         self.compacted = self.rv
         self._log.clear()
         self._log_rvs.clear()

@@ -8,7 +8,10 @@ from tests.integration.sandbox.conftest import CLAIMS, CLASSES, PODS, Api, claim
 
 
 async def test_create_then_get_returns_the_server_fields(api: Api) -> None:
-    """Create fills uid, creationTimestamp, resourceVersion, generation (API conventions: Metadata)."""
+    """Create fills uid, creationTimestamp, resourceVersion, generation.
+
+    Ref: API conventions: Metadata.
+    """
     created = await api.post(CLAIMS, claim("a"))
     assert created.status == 201
     meta = created.body["metadata"]
@@ -19,7 +22,10 @@ async def test_create_then_get_returns_the_server_fields(api: Api) -> None:
 
 
 async def test_create_of_a_taken_name_is_409_already_exists(api: Api) -> None:
-    """A second create with the same name answers 409 AlreadyExists (API conventions: Idempotency)."""
+    """A second create with the same name answers 409 AlreadyExists.
+
+    Ref: API conventions: Idempotency.
+    """
     await api.post(CLAIMS, claim("a"))
     again = await api.post(CLAIMS, claim("a"))
     assert again.status == 409
@@ -47,7 +53,10 @@ async def test_namespaced_create_needs_its_namespace(api: Api) -> None:
 
 
 async def test_generate_name_appends_a_random_suffix(api: Api) -> None:
-    """generateName gives a unique name with five random characters (API concepts: Generated values)."""
+    """generateName gives a unique name with five random characters.
+
+    Ref: API concepts: Generated values.
+    """
     body = claim("")
     body["metadata"] = {"generateName": "web-"}
     first = await api.post(CLAIMS, body)
@@ -57,7 +66,10 @@ async def test_generate_name_appends_a_random_suffix(api: Api) -> None:
 
 
 async def test_resource_versions_increase_across_resources(api: Api) -> None:
-    """Every write takes a higher resourceVersion from one counter (API concepts: Resource versions)."""
+    """Every write takes a higher resourceVersion from one counter.
+
+    Ref: API concepts: Resource versions.
+    """
     first = await api.post(CLAIMS, claim("a"))
     second = await api.post("/api/v1/namespaces/default/configmaps", {"metadata": {"name": "c"}})
     third = await api.patch(f"{CLAIMS}/a", {"metadata": {"labels": {"x": "y"}}})
@@ -66,7 +78,10 @@ async def test_resource_versions_increase_across_resources(api: Api) -> None:
 
 
 async def test_update_with_stale_resource_version_is_409_conflict(api: Api) -> None:
-    """A PUT carrying an old resourceVersion answers 409 Conflict (API conventions: Concurrency Control and Consistency)."""
+    """A PUT carrying an old resourceVersion answers 409 Conflict.
+
+    Ref: API conventions: Concurrency Control and Consistency.
+    """
     created = (await api.post(CLAIMS, claim("a"))).body
     await api.patch(f"{CLAIMS}/a", {"metadata": {"labels": {"x": "1"}}})
     stale = await api.put(f"{CLAIMS}/a", created)
@@ -76,7 +91,10 @@ async def test_update_with_stale_resource_version_is_409_conflict(api: Api) -> N
 
 
 async def test_patch_with_stale_resource_version_is_409_conflict(api: Api) -> None:
-    """A merge patch that sets an old metadata.resourceVersion answers 409 (API conventions: Concurrency Control and Consistency)."""
+    """A merge patch that sets an old metadata.resourceVersion answers 409.
+
+    Ref: API conventions: Concurrency Control and Consistency.
+    """
     created = (await api.post(CLAIMS, claim("a"))).body
     await api.patch(f"{CLAIMS}/a", {"metadata": {"labels": {"x": "1"}}})
     rv = created["metadata"]["resourceVersion"]
@@ -87,7 +105,10 @@ async def test_patch_with_stale_resource_version_is_409_conflict(api: Api) -> No
 
 
 async def test_custom_resource_update_requires_a_resource_version(api: Api) -> None:
-    """A PUT of a custom resource without resourceVersion is 422 (CRDs allow no unconditional update)."""
+    """A PUT of a custom resource without resourceVersion is 422.
+
+    Ref: CRDs allow no unconditional update.
+    """
     await api.post(CLAIMS, claim("a"))
     answer = await api.put(f"{CLAIMS}/a", claim("a"))
     assert answer.status == 422
@@ -95,7 +116,10 @@ async def test_custom_resource_update_requires_a_resource_version(api: Api) -> N
 
 
 async def test_generation_counts_spec_changes_only(api: Api) -> None:
-    """Label and status writes keep generation; spec writes bump it (API conventions: Spec and Status)."""
+    """Label and status writes keep generation; spec writes bump it.
+
+    Ref: API conventions: Spec and Status.
+    """
     await api.post(CLAIMS, claim("a"))
     labelled = await api.patch(f"{CLAIMS}/a", {"metadata": {"labels": {"x": "1"}}})
     status = await api.patch(f"{CLAIMS}/a/status", {"status": {"phase": "Pending"}})
