@@ -39,6 +39,7 @@ JSON = dict[str, Any]
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 logger = structlog.get_logger(__name__)
+_CALL: web.RequestKey[_calls.Call] = web.RequestKey("call", _calls.Call)
 _WRITES = frozenset({"create", "update", "patch", "delete", "deletecollection"})
 #: kube-apiserver's default ``--min-request-timeout``: watches without timeoutSeconds end
 #: after a while, and clients re-watch.
@@ -128,7 +129,11 @@ class Server:
         try:
             return await handler(request)
         except _errors.ApiError as error:
-            return respond(error.status(), status=error.code)
+            # Warnings gathered before the failure (e.g. from webhooks) are sent too, as
+            # kube-apiserver's warning recorder does.
+            call = request.get(_CALL)
+            warnings = call.warnings if call is not None else None
+            return respond(error.status(), status=error.code, warnings=warnings)
         except web.HTTPException:
             raise
         except Exception as error:
@@ -245,6 +250,7 @@ class Server:
 
     async def _resource(self, request: web.Request, target: _routing.Target) -> web.StreamResponse:
         call = self._call(request, target)
+        request[_CALL] = call
         label = target.resource.plural + (f"/{call.subresource}" if call.subresource else "")
         self.counters.count(call.verb, label)
         await self._apply_faults(call)
