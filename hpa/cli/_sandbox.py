@@ -8,13 +8,14 @@ is serving, and cancelled on Ctrl-C/SIGTERM.
 import argparse
 import pathlib
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 import anyio
 
 from hpa import sandbox
 
-Alongside = Callable[[pathlib.Path], Awaitable[None]]
+Alongside = Callable[[pathlib.Path], Coroutine[Any, Any, None]]
 
 
 async def run(

@@ -52,6 +52,16 @@ class Webhooks:
         return f"https://127.0.0.1:{self.port}{path}"
 
 
+def _server_context(cert_pem: bytes, key_pem: bytes) -> ssl.SSLContext:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    with tempfile.TemporaryDirectory() as directory:
+        cert, key = pathlib.Path(directory, "c"), pathlib.Path(directory, "k")
+        cert.write_bytes(cert_pem)
+        key.write_bytes(key_pem)
+        context.load_cert_chain(cert, key)
+    return context
+
+
 @pytest.fixture
 async def webhooks() -> AsyncIterator[Webhooks]:
     """A running webhook server."""
@@ -60,13 +70,7 @@ async def webhooks() -> AsyncIterator[Webhooks]:
     app.router.add_post("/{tail:.*}", hooks.handle)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    with tempfile.TemporaryDirectory() as directory:
-        cert, key = pathlib.Path(directory, "c"), pathlib.Path(directory, "k")
-        cert.write_bytes(hooks.cert)
-        key.write_bytes(hooks.key)
-        context.load_cert_chain(cert, key)
-    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=context)
+    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=_server_context(hooks.cert, hooks.key))
     await site.start()
     hooks.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     yield hooks

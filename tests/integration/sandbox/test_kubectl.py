@@ -98,8 +98,17 @@ async def test_get_prints_the_printer_columns(kubectl: Kubectl) -> None:
     header, row = table.stdout.splitlines()
     assert header.split() == ["NAME", "CLASS", "HOSTPORT", "PORT", "PHASE", "AGE"]
     assert row.split()[:4] == ["web", "default", "9000", "Bound"]
-    hostport = '{"apiVersion":"hostport.rmb938.com/v1alpha1","kind":"HostPort","metadata":{"name":"port-9000"},"spec":{"hostPortClassName":"default","port":9000,"claimRef":{"namespace":"default","name":"web","uid":"u"}}}'
-    await kubectl("create", "-f", "-", input=hostport)
+    hostport = {
+        "apiVersion": "hostport.rmb938.com/v1alpha1",
+        "kind": "HostPort",
+        "metadata": {"name": "port-9000"},
+        "spec": {
+            "hostPortClassName": "default",
+            "port": 9000,
+            "claimRef": {"namespace": "default", "name": "web", "uid": "u"},
+        },
+    }
+    await kubectl("create", "-f", "-", input=json.dumps(hostport))
     narrow = (await kubectl("get", "hp")).stdout.splitlines()[0].split()
     wide = (await kubectl("get", "hp", "-o", "wide")).stdout.splitlines()[0].split()
     assert len(wide) > len(narrow)

@@ -38,7 +38,8 @@ def _causes(body: dict[str, Any]) -> list[tuple[str, str]]:
         pytest.param(
             [{"start": "x", "end": 5}],
             "spec.pools[0].start",
-            'Invalid value: "string": spec.pools[0].start in body must be of type integer: "string"',
+            'Invalid value: "string": '
+            'spec.pools[0].start in body must be of type integer: "string"',
             id="type",
         ),
         pytest.param([{"end": 5}], "spec.pools[0].start", "Required value", id="required"),
