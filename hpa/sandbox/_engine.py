@@ -21,6 +21,7 @@ import msgspec
 from hpa.sandbox import (
     _calls,
     _cel,
+    _conversion,
     _errors,
     _metadata,
     _patching,
@@ -94,10 +95,8 @@ class Engine:
 
     @staticmethod
     def versioned(resource: _resources.Resource, obj: JSON) -> JSON:
-        """The object as the requested version spells it (conversion strategy ``None``)."""
-        if obj.get("apiVersion") == resource.api_version:
-            return obj
-        return {**obj, "apiVersion": resource.api_version}
+        """The object as the requested version spells it (see :mod:`._conversion`)."""
+        return _conversion.from_storage(resource, obj)
 
     # -- checks --------------------------------------------------------------------------
 
@@ -202,8 +201,8 @@ class Engine:
         """POST: create an object (``201`` with the stored object)."""
         if not isinstance(body, dict):
             raise _errors.bad_request("the body of a create must be an object")
-        obj = body
-        self._check_kind(call, obj)
+        self._check_kind(call, body)
+        obj = _conversion.to_storage(call.resource, body)
         self._settle_name(call, obj)
         self.check_namespace(call, creating=True)
         self._prune(call, obj)
@@ -229,8 +228,8 @@ class Engine:
                 group=resource.group, resource=resource.plural, name=obj["metadata"]["name"]
             )
         if call.dry_run:
-            return obj
-        return await self.commit("ADDED", resource, obj)
+            return self.versioned(resource, obj)
+        return self.versioned(resource, await self.commit("ADDED", resource, obj))
 
     async def commit(self, type: str, resource: _resources.Resource, obj: JSON) -> JSON:
         """Store a write with the next resourceVersion and run the hooks."""
@@ -275,6 +274,7 @@ class Engine:
         rv = body.get("metadata", {}).get("resourceVersion")
         if rv and rv != current["metadata"]["resourceVersion"]:
             raise self._conflict(call)
+        body = _conversion.to_storage(call.resource, body)
         if not rv and call.resource.custom:
             raise _errors.invalid(
                 group=call.resource.group,
@@ -299,17 +299,18 @@ class Engine:
         except msgspec.DecodeError as error:
             raise _errors.bad_request(f"error decoding patch: {error}") from error
         current = self._current(call)
+        view = self.versioned(call.resource, current)
         if kind == "merge":
             if not isinstance(patch, dict):
                 raise _errors.bad_request("a merge patch must be a JSON object")
-            patched = _patching.merge_patch(current, patch)
+            patched = _patching.merge_patch(view, patch)
         elif kind == "json":
-            patched = _patching.json_patch(current, patch)
+            patched = _patching.json_patch(view, patch)
         else:
-            patched = _patching.strategic_merge_patch(current, patch)
+            patched = _patching.strategic_merge_patch(view, patch)
         if not isinstance(patched, dict) or not isinstance(patched.get("metadata"), dict):
             raise _errors.bad_request("the patched object is not a Kubernetes object")
-        patched = clone(patched)
+        patched = _conversion.to_storage(call.resource, clone(patched))
         rv = patched["metadata"].get("resourceVersion")
         if rv and rv != current["metadata"]["resourceVersion"]:
             raise self._conflict(call)

@@ -93,7 +93,7 @@ BUILTINS: Final = (
              has_status=True),
     _builtin("", "v1", "nodes", "Node", namespaced=False, short_names=("no",), has_status=True),
     _builtin("events.k8s.io", "v1", "events", "Event", short_names=("ev",),
-             storage=("events.k8s.io", "events")),
+             storage=("", "events")),
     _builtin("coordination.k8s.io", "v1", "leases", "Lease"),
     _builtin("apps", "v1", "statefulsets", "StatefulSet", short_names=("sts",),
              has_status=True, categories=("all",)),

@@ -22,6 +22,7 @@ from aiohttp import web
 
 from hpa.sandbox import (
     _calls,
+    _conversion,
     _discovery,
     _engine,
     _errors,
@@ -437,7 +438,7 @@ class _WatchStream:
             await self.write({"type": type, "object": table})
         elif self.partial:
             await self.write({"type": type, "object": _partial(obj)})
-        elif event is not None and event.type == type:
+        elif event is not None and event.type == type and not _conversion.converts(resource):
             await self.response.write(event.encoded(resource.api_version))
         else:
             await self.write({"type": type, "object": _engine.Engine.versioned(resource, obj)})

@@ -252,3 +252,29 @@ async def test_get_watch_streams_changes(kubectl: Kubectl, sandbox: sandbox_modu
     lines = results["watch"].stdout.splitlines()
     assert lines[0].split() == ["NAME", "CLASS", "HOSTPORT", "PORT", "PHASE", "AGE"]
     assert any(line.split()[2:4] == ["9001", "Bound"] for line in lines[1:])
+
+
+async def test_explain_reads_the_crd_schema(kubectl: Kubectl) -> None:
+    """kubectl explain shows a custom resource's fields, types and descriptions.
+
+    Ref: kubectl explain; Kubernetes API, "OpenAPI V3".
+    """
+    explained = await kubectl("explain", "hostportclaims.spec")
+    assert "hostPortClassName\t<string> -required-" in explained.stdout
+    assert "The HostPortClass to take a port from." in explained.stdout
+
+
+async def test_get_across_namespaces_and_api_resources(kubectl: Kubectl) -> None:
+    """kubectl api-resources lists the CRDs; get -A adds the NAMESPACE column.
+
+    Ref: kubectl api-resources; kubectl get (--all-namespaces).
+    """
+    resources = await kubectl("api-resources", "--api-group=hostport.rmb938.com", "-o", "name")
+    assert sorted(resources.stdout.split()) == [
+        "hostportclaims.hostport.rmb938.com",
+        "hostportclasses.hostport.rmb938.com",
+        "hostports.hostport.rmb938.com",
+    ]
+    await kubectl("apply", "-f", "-", input=MANIFESTS)
+    everywhere = await kubectl("get", "hpc", "-A")
+    assert everywhere.stdout.splitlines()[0].split()[:2] == ["NAMESPACE", "NAME"]
