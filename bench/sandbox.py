@@ -11,8 +11,8 @@ clients' own work.
 
 import argparse
 import asyncio
-import statistics
 import ssl
+import statistics
 import time
 from typing import Any
 
@@ -80,7 +80,9 @@ async def _fan_out(
     tasks = [
         asyncio.create_task(_watch(session, base, rv, updates, latencies)) for _ in range(watchers)
     ]
-    while server.watch_count < watchers:
+    for _ in range(6000):  # every watch is registered within a minute
+        if server.watch_count >= watchers:
+            break
         await asyncio.sleep(0.01)
     headers = {"Content-Type": "application/merge-patch+json"}
     for index in range(updates):

@@ -205,3 +205,33 @@ async def test_dry_run_validates_but_does_not_store(api: Api) -> None:
     assert (await api.get(f"{CLAIMS}/a")).status == 404
     invalid = await api.post(CLAIMS, claim("b", class_name="UPPER"), params={"dryRun": "All"})
     assert invalid.status == 422
+
+
+async def test_pod_spec_is_immutable_but_for_images(api: Api) -> None:
+    """Updating a pod may change container images, not ports.
+
+    Ref: Pods, "Pod update and replacement".
+    """
+    await api.post(PODS, pod("p"))
+    image = await api.patch(
+        f"{PODS}/p",
+        {"spec": {"containers": [{"name": "app", "image": "nginx:2"}]}},
+        kind="strategic-merge",
+    )
+    assert image.status == 200
+    port = [{"op": "add", "path": "/spec/containers/0/ports/0/hostPort", "value": 9000}]
+    refused = await api.patch(f"{PODS}/p", port, kind="json")
+    assert refused.status == 422 and refused.body["details"]["causes"][0]["field"] == "spec"
+
+
+async def test_delete_collection_with_a_label_selector(api: Api) -> None:
+    """DELETE on a collection deletes the objects its selector matches.
+
+    Ref: API concepts, "Deleting a collection" (deletecollection).
+    """
+    await api.post(CLAIMS, {**claim("a"), "metadata": {"name": "a", "labels": {"x": "1"}}})
+    await api.post(CLAIMS, claim("b"))
+    answer = await api.delete(CLAIMS, params={"labelSelector": "x=1"})
+    assert answer.status == 200
+    listed = await api.get(CLAIMS)
+    assert [item["metadata"]["name"] for item in listed.body["items"]] == ["b"]
