@@ -234,7 +234,7 @@ class Server:
             verb=verb,
             namespace=target.namespace,
             name=target.name,
-            subresource="status" if target.subresource == "finalize" else target.subresource,
+            subresource=target.subresource,
             dry_run="All" in query.getall("dryRun", []),
             field_validation=query.get("fieldValidation") or "Warn",
         )
