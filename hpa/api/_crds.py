@@ -1,6 +1,6 @@
 """The CustomResourceDefinitions of hpa, generated from the wire types.
 
-``hpa manifests crds`` writes them to ``manifests/crds/``; a test keeps the checked-in files
+``hpa manifests --write manifests`` writes them to ``manifests/base/crds/``; a test keeps the files
 equal to what this module generates, so the types are the one source of the schema.
 """
 

@@ -71,11 +71,11 @@ async def test_apply_is_idempotent_and_reapplies_changes(kubectl: Kubectl) -> No
 
 
 async def test_apply_of_the_checked_in_crds(kubectl: Kubectl) -> None:
-    """kubectl apply of manifests/crds updates the installed CRDs and they stay established.
+    """kubectl apply of manifests/base/crds updates the installed CRDs and they stay established.
 
     Ref: CRDs, "Create a CustomResourceDefinition".
     """
-    crds = pathlib.Path(__file__).parents[3] / "manifests" / "crds"
+    crds = pathlib.Path(__file__).parents[3] / "manifests" / "base" / "crds"
     result = await kubectl("apply", "-f", str(crds))
     assert result.stdout.count("customresourcedefinition.apiextensions.k8s.io/") == 3
     await kubectl(
