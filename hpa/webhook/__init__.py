@@ -1,1 +1,64 @@
-"""The TLS admission endpoint for pods and hpa's custom resources."""
+"""The admission webhook for pods and hpa's own kinds, and every HTTP server hpa runs.
+
+Reviews are decoded (``_decoding``), handed to a handler (``_handling`` contract: pod mutation,
+pod validation, custom resource validation) that reads cluster state through narrow Protocols
+(``_readers``), and answered with builders (``_responses``). :class:`AdmissionServer` serves
+them over HTTPS; :class:`MetricsServer` and :class:`HealthServer` serve /metrics and probes.
+"""
+
+from hpa.webhook._admission import (
+    DEFAULT_PORT,
+    PATH_MUTATE_PODS,
+    PATH_VALIDATE_PODS,
+    PATH_VALIDATE_RESOURCES,
+    AdmissionServer,
+    review_with,
+)
+from hpa.webhook._decoding import MAX_BODY_BYTES, decode_review
+from hpa.webhook._errors import BadObject, MalformedReview, WebhookError
+from hpa.webhook._exposition import MetricsServer
+from hpa.webhook._handling import Handler, decode_object
+from hpa.webhook._health import Check, HealthServer
+from hpa.webhook._podmutation import PodMutator
+from hpa.webhook._podvalidation import PodValidator
+from hpa.webhook._readers import ClaimReader, ClassReader, NamespaceReader
+from hpa.webhook._resources import ResourceValidator
+from hpa.webhook._responses import Problem, allowed, denied, denied_for, encode_review, patched
+from hpa.webhook._reviews import AdmissionRequest, AdmissionResponse
+from hpa.webhook._selectors import DEFAULT_NAMESPACE_SELECTOR, LabelSelector, Requirement
+
+__all__ = [
+    "DEFAULT_NAMESPACE_SELECTOR",
+    "DEFAULT_PORT",
+    "MAX_BODY_BYTES",
+    "PATH_MUTATE_PODS",
+    "PATH_VALIDATE_PODS",
+    "PATH_VALIDATE_RESOURCES",
+    "AdmissionRequest",
+    "AdmissionResponse",
+    "AdmissionServer",
+    "BadObject",
+    "Check",
+    "ClaimReader",
+    "ClassReader",
+    "Handler",
+    "HealthServer",
+    "LabelSelector",
+    "MalformedReview",
+    "MetricsServer",
+    "NamespaceReader",
+    "PodMutator",
+    "PodValidator",
+    "Problem",
+    "Requirement",
+    "ResourceValidator",
+    "WebhookError",
+    "allowed",
+    "decode_object",
+    "decode_review",
+    "denied",
+    "denied_for",
+    "encode_review",
+    "patched",
+    "review_with",
+]
