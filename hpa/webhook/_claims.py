@@ -34,6 +34,8 @@ def claimed_ports(
     container port; and a claim gives one port, so two annotations must not name the same claim.
     """
     problems: list[responses.Problem] = []
+    if not claims:
+        return {}, problems
     by_name: dict[str, pods.PortRef] = {}
     for ref in pods.ports(pod):
         name = ref.port.name

@@ -85,4 +85,7 @@ _encoder: Final = msgspec.json.Encoder()
 def encode_review(uid: str, response: reviews.AdmissionResponse) -> bytes:
     """The AdmissionReview answering the request ``uid``, as JSON."""
     response = msgspec.structs.replace(response, uid=uid)
-    return _encoder.encode(reviews.AdmissionReviewResponse(response=response))
+    review = reviews.AdmissionReviewResponse(
+        api_version=reviews.API_VERSION, kind=reviews.KIND, response=response
+    )
+    return _encoder.encode(review)

@@ -115,8 +115,9 @@ class AdmissionReviewRequest(_Wire, frozen=True, kw_only=True):
 
 
 class AdmissionReviewResponse(_Wire, frozen=True, kw_only=True):
-    """An AdmissionReview as answered."""
+    """An AdmissionReview as answered; apiVersion and kind have no default, so that
+    ``omit_defaults`` cannot leave them out."""
 
-    api_version: str = API_VERSION
-    kind: str = KIND
+    api_version: str
+    kind: str
     response: AdmissionResponse
