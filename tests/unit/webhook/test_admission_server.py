@@ -190,12 +190,16 @@ async def test_shutdown_finishes_in_flight_reviews(
             assert answer.status == 200
             answers.append(await answer.json())
 
-    async with aiohttp.ClientSession() as session, anyio.create_task_group() as calls:
-        async with anyio.create_task_group() as servers:
-            port = await servers.start(admission.run)
-            calls.start_soon(call, session, port)
-            await gate.entered.wait()
-            servers.cancel_scope.cancel()
+    # Exits in reverse: the servers' group (drained) before the calls', then the session.
+    async with (
+        aiohttp.ClientSession() as session,
+        anyio.create_task_group() as calls,
+        anyio.create_task_group() as servers,
+    ):
+        port = await servers.start(admission.run)
+        calls.start_soon(call, session, port)
+        await gate.entered.wait()
+        servers.cancel_scope.cancel()
     assert [a["response"]["uid"] for a in answers] == ["late"]
 
 
