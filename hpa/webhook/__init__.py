@@ -14,10 +14,12 @@ from hpa.webhook._admission import (
     PATH_VALIDATE_PODS,
     PATH_VALIDATE_RESOURCES,
     AdmissionServer,
+    handlers,
     review_with,
 )
 from hpa.webhook._certfiles import CertDirectory
 from hpa.webhook._certificates import KeyPair, new_ca, new_serving
+from hpa.webhook._configurations import MUTATING_NAME, VALIDATING_NAME, webhook_configurations
 from hpa.webhook._decoding import MAX_BODY_BYTES, decode_review
 from hpa.webhook._errors import BadObject, MalformedReview, WebhookError
 from hpa.webhook._exposition import MetricsServer
@@ -50,11 +52,13 @@ __all__ = [
     "DEFAULT_NAMESPACE_SELECTOR",
     "DEFAULT_PORT",
     "MAX_BODY_BYTES",
+    "MUTATING_NAME",
     "PATH_MUTATE_PODS",
     "PATH_VALIDATE_PODS",
     "PATH_VALIDATE_RESOURCES",
     "TLS_CERT",
     "TLS_KEY",
+    "VALIDATING_NAME",
     "AdmissionRequest",
     "AdmissionResponse",
     "AdmissionServer",
@@ -89,8 +93,10 @@ __all__ = [
     "denied",
     "denied_for",
     "encode_review",
+    "handlers",
     "new_ca",
     "new_serving",
     "patched",
     "review_with",
+    "webhook_configurations",
 ]

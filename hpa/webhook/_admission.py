@@ -21,8 +21,13 @@ from hpa.webhook import _decoding as decoding
 from hpa.webhook import _errors as errors
 from hpa.webhook import _handling as handling
 from hpa.webhook import _metrics as metrics
+from hpa.webhook import _podmutation as podmutation
+from hpa.webhook import _podvalidation as podvalidation
+from hpa.webhook import _readers as readers
+from hpa.webhook import _resources as resources
 from hpa.webhook import _responses as responses
 from hpa.webhook import _reviews as reviews
+from hpa.webhook import _selectors as selectors
 from hpa.webhook import _serving as serving
 
 log = structlog.get_logger(__name__)
@@ -151,3 +156,26 @@ async def review_with(handler: handling.Handler, request: reviews.AdmissionReque
         operation=operation, resource=metric_resource, allowed=str(response.allowed).lower()
     ).inc()
     return responses.encode_review(request.uid, response)
+
+
+def handlers(
+    *,
+    claims: readers.ClaimReader,
+    namespaces: readers.NamespaceReader,
+    classes: readers.ClassReader,
+    namespace_selector: selectors.LabelSelector = selectors.DEFAULT_NAMESPACE_SELECTOR,
+    allow_host_network: bool = False,
+) -> dict[str, handling.Handler]:
+    """hpa's three handlers at their conventional paths, ready for :class:`AdmissionServer`."""
+    return {
+        PATH_MUTATE_PODS: podmutation.PodMutator(
+            claims=claims, namespaces=namespaces, namespace_selector=namespace_selector
+        ),
+        PATH_VALIDATE_PODS: podvalidation.PodValidator(
+            claims=claims,
+            namespaces=namespaces,
+            namespace_selector=namespace_selector,
+            allow_host_network=allow_host_network,
+        ),
+        PATH_VALIDATE_RESOURCES: resources.ResourceValidator(classes=classes),
+    }
