@@ -24,7 +24,7 @@ from hpa.webhook._decoding import MAX_BODY_BYTES, decode_review
 from hpa.webhook._errors import BadObject, MalformedReview, WebhookError
 from hpa.webhook._exposition import MetricsServer
 from hpa.webhook._handling import Handler, decode_object
-from hpa.webhook._health import Check, HealthServer
+from hpa.webhook._health import Checks, HealthServer
 from hpa.webhook._podmutation import PodMutator
 from hpa.webhook._podvalidation import PodValidator
 from hpa.webhook._provisioning import (
@@ -66,7 +66,7 @@ __all__ = [
     "CertDirectory",
     "CertProvisioner",
     "CertStore",
-    "Check",
+    "Checks",
     "ClaimReader",
     "ClassReader",
     "Clock",

@@ -1,8 +1,9 @@
 """The health server: ``/healthz`` (liveness) and ``/readyz`` (readiness) on :8081.
 
-Liveness answers 200 while the event loop serves requests at all. Readiness runs named checks
-(callables, e.g. "informers synced", "certificate loaded") and answers 503 naming each failing
-one until all pass, so ``kubectl describe pod`` shows what a replica waits for.
+Liveness answers 200 while the event loop serves requests at all. Readiness reads the current
+state of named checks (e.g. "caches synced", "certificate loaded"; ``observability.Readiness``
+holds them) and answers 503 naming each failing one until there is at least one and all pass,
+so ``kubectl describe pod`` shows what a replica waits for.
 """
 
 from collections.abc import Callable, Mapping
@@ -19,37 +20,35 @@ log = structlog.get_logger(__name__)
 
 DEFAULT_PORT: Final = 8081
 
-#: A readiness check: true when ready. It must not block: it reads state, it does not fetch it.
-Check = Callable[[], bool]
+#: The current state of every named readiness check, e.g. ``observability.Readiness().checks``.
+#: It must not block: it reads state, it does not fetch it.
+Checks = Callable[[], Mapping[str, bool]]
 
 
 class HealthServer:
     """Serves ``/healthz`` and ``/readyz``."""
 
-    def __init__(
-        self, *, checks: Mapping[str, Check], host: str = "0.0.0.0", port: int = DEFAULT_PORT
-    ) -> None:
+    def __init__(self, *, checks: Checks, host: str = "0.0.0.0", port: int = DEFAULT_PORT) -> None:
         """Args:
-        checks: name → readiness check; all must pass for ``/readyz`` to answer 200.
+        checks: the named readiness checks; ``/readyz`` answers 200 once there is at least
+            one and all pass.
         host: the address to bind.
         port: the port to bind; 0 picks a free one.
         """
-        self._checks = dict(checks)
+        self._checks = checks
         self._host = host
         self._port = port
 
     def failing(self) -> list[str]:
-        """The names of the checks that do not pass (a check that raises does not pass)."""
-        failing = []
-        for name, check in self._checks.items():
-            try:
-                ok = check()
-            except Exception:
-                log.exception("readiness check failed", check=name)
-                ok = False
-            if not ok:
-                failing.append(name)
-        return failing
+        """What keeps the replica from being ready: the failing checks' names, if any."""
+        try:
+            checks = dict(self._checks())
+        except Exception:
+            log.exception("readiness checks failed")
+            return ["readiness checks raised"]
+        if not checks:
+            return ["no checks reported yet"]
+        return [name for name, ok in sorted(checks.items()) if not ok]
 
     def app(self) -> web.Application:
         """The aiohttp application."""

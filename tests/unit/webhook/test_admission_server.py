@@ -203,25 +203,28 @@ async def test_shutdown_finishes_in_flight_reviews(
     assert [a["response"]["uid"] for a in answers] == ["late"]
 
 
+@pytest.mark.parametrize(
+    ("checks", "status", "text"),
+    [
+        pytest.param({}, 503, "not ready: no checks reported yet\n", id="no-checks-yet"),
+        pytest.param(
+            {"caches": False, "certificate": True, "index": False},
+            503,
+            "not ready: caches, index\n",
+            id="some-failing",
+        ),
+        pytest.param({"caches": True, "certificate": True}, 200, "ok\n", id="all-passing"),
+    ],
+)
 async def test_health_server_reports_failing_checks(
-    aiohttp_client: ClientFactory,
+    aiohttp_client: ClientFactory, checks: dict[str, bool], status: int, text: str
 ) -> None:
-    """/readyz answers 503 naming failing checks until all pass; /healthz is always 200."""
-    state = {"informers": False, "certificate": True}
-    health = webhook.HealthServer(
-        checks={
-            "informers": lambda: state["informers"],
-            "certificate": lambda: state["certificate"],
-        },
-        port=0,
-    )
+    """/readyz names failing checks with 503 until all pass; /healthz is always 200."""
+    health = webhook.HealthServer(checks=lambda: checks, port=0)
     client = await aiohttp_client(health.app())
     assert (await client.get("/healthz")).status == 200
     answer = await client.get("/readyz")
-    assert answer.status == 503
-    assert await answer.text() == "not ready: informers\n"
-    state["informers"] = True
-    assert (await client.get("/readyz")).status == 200
+    assert (answer.status, await answer.text()) == (status, text)
 
 
 async def test_metrics_server_exposes_admission_metrics(
