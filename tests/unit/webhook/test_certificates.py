@@ -252,3 +252,46 @@ async def test_corrupt_secret_is_repaired(key: str) -> None:
     pair = await provisioner(store, clock).ensure()
     assert pair.cert_pem != b"junk"
     assert store.saves == 2
+
+
+class FailingStore(MemoryStore):
+    """A store whose first reads fail, like an API server that is not reachable yet."""
+
+    def __init__(self, failures: int) -> None:
+        super().__init__()
+        self.failures = failures
+
+    async def load(self) -> webhook.Stored | None:
+        if self.failures:
+            self.failures -= 1
+            raise ConnectionError("API server unreachable")
+        return await super().load()
+
+
+async def test_run_retries_until_the_store_answers() -> None:
+    """Provisioning retries after store failures and reports started only once it serves."""
+    store, clock = FailingStore(failures=2), FakeClock()
+    p = provisioner(store, clock)
+    started = anyio.Event()
+
+    async def run() -> None:
+        await p.run(task_status=Started(started))
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(run)
+        await clock.advance(dt.timedelta(seconds=2))  # first retry: fails again
+        assert not started.is_set()
+        await clock.advance(dt.timedelta(seconds=4))  # second retry: provisions
+        assert started.is_set()
+        assert p._tls.ready()
+        tg.cancel_scope.cancel()
+
+
+class Started:
+    """A task status that sets an event."""
+
+    def __init__(self, event: anyio.Event) -> None:
+        self._event = event
+
+    def started(self, value: None = None) -> None:
+        self._event.set()
