@@ -39,7 +39,8 @@ class SandboxReader:
         return None if found is None else found["metadata"].get("labels", {})
 
     def classes(self) -> Iterable[api.HostPortClass]:
-        return ()
+        storage = (api.GROUP, api.PLURAL_CLASS)
+        return [msgspec.convert(o, api.HostPortClass) for o in self._server.store.items(storage)]
 
 
 class MemoryStore:
@@ -235,3 +236,20 @@ async def test_pod_naming_an_unusable_claim_is_denied(
     result = await kubectl("apply", "-f", "-", input=pod_manifest(claim=claim), check=False)
     assert result.returncode != 0
     assert expected in result.stderr
+
+
+async def test_class_overlapping_another_is_allowed_with_a_warning(
+    quickstart: None, kubectl: Kubectl
+) -> None:
+    """kubectl shows the webhook's warning naming the other class whose pools overlap."""
+    games = {
+        "apiVersion": api.API_VERSION,
+        "kind": api.KIND_CLASS,
+        "metadata": {"name": "games"},
+        "spec": {"pools": [{"start": 9400, "end": 9600}]},
+    }
+    result = await kubectl("apply", "-f", "-", input=json.dumps(games))
+    assert (
+        "Warning: spec.pools[0]: 9400-9600 overlaps pool 9000-9500 of HostPortClass 'sample'"
+        in result.stderr
+    )
