@@ -43,6 +43,7 @@ from hpa.webhook._readers import ClaimReader, ClassReader, NamespaceReader
 from hpa.webhook._resources import ResourceValidator
 from hpa.webhook._responses import Problem, allowed, denied, denied_for, encode_review, patched
 from hpa.webhook._reviews import AdmissionRequest, AdmissionResponse
+from hpa.webhook._secretstore import DEFAULT_SECRET_NAME, SecretCertStore
 from hpa.webhook._selectors import DEFAULT_NAMESPACE_SELECTOR, LabelSelector, Requirement
 from hpa.webhook._tls import ServingTLS
 
@@ -51,6 +52,7 @@ __all__ = [
     "CA_KEY",
     "DEFAULT_NAMESPACE_SELECTOR",
     "DEFAULT_PORT",
+    "DEFAULT_SECRET_NAME",
     "MAX_BODY_BYTES",
     "MUTATING_NAME",
     "PATH_MUTATE_PODS",
@@ -82,6 +84,7 @@ __all__ = [
     "Problem",
     "Requirement",
     "ResourceValidator",
+    "SecretCertStore",
     "ServingNames",
     "ServingTLS",
     "Stored",
