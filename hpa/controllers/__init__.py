@@ -1,1 +1,36 @@
-"""Reconcilers that turn claims into HostPorts, fed by a work queue."""
+"""Reconcilers that turn HostPortClaims into bound HostPorts, fed by work queues.
+
+The reconcile contract (:class:`Result`, :class:`TerminalError`, :class:`Reconciler`) is kept
+apart from the loop that runs it (:class:`Controller` with a :class:`WorkQueue`); informer
+changes are mapped to keys in ``_handlers``. :class:`Manager` composes caches, port index,
+controllers, repair loop and leader election into the operator.
+"""
+
+from hpa.controllers._claims import ClaimReconciler
+from hpa.controllers._classes import ClassReconciler, ranges_text
+from hpa.controllers._context import Context
+from hpa.controllers._controller import Controller
+from hpa.controllers._hostports import HostPortReconciler
+from hpa.controllers._manager import CHECK_CACHES, CHECK_INDEX, Manager
+from hpa.controllers._queueing import ExponentialBackoff, ShutDown, WorkQueue
+from hpa.controllers._reconciling import Reconciler, Result, TerminalError
+from hpa.controllers._repair import Repairer
+
+__all__ = [
+    "CHECK_CACHES",
+    "CHECK_INDEX",
+    "ClaimReconciler",
+    "ClassReconciler",
+    "Context",
+    "Controller",
+    "ExponentialBackoff",
+    "HostPortReconciler",
+    "Manager",
+    "Reconciler",
+    "Repairer",
+    "Result",
+    "ShutDown",
+    "TerminalError",
+    "WorkQueue",
+    "ranges_text",
+]

@@ -1,1 +1,116 @@
-"""The only package that talks to the cluster: configuration, typed calls, informers."""
+"""The only package that talks to the cluster: configuration, typed calls, informers, leases.
+
+kr8s finds the configuration and authenticates (:class:`Kr8sTransport`); :class:`Client` makes
+typed calls decoded with msgspec and raises the typed errors of ``_errors``; :class:`Informer`
+keeps a store per kind by list-then-watch; :class:`Caches` bundles the informers hpa needs;
+:class:`LeaderElector` holds a Lease with client-go's semantics.
+"""
+
+from hpa.kube._caches import BY_CLAIM, BY_CLAIM_UID, BY_CLASS, Caches
+from hpa.kube._client import DEFAULT_TIMEOUT, Client, Page, PatchType, WatchEvent
+from hpa.kube._election import LEADER, LeaderElector
+from hpa.kube._errors import (
+    AlreadyExists,
+    Conflict,
+    Forbidden,
+    Gone,
+    Invalid,
+    KubeError,
+    NotFound,
+    Retryable,
+    Status,
+    Unauthorized,
+    error_from_response,
+    error_from_status,
+)
+from hpa.kube._informers import (
+    WATCH_RESTARTS,
+    Backoff,
+    Handler,
+    Informer,
+    Store,
+    object_key,
+    split_key,
+    struct_decoder,
+)
+from hpa.kube._recording import NORMAL, WARNING, EventRecorder, reference
+from hpa.kube._resources import (
+    CLAIMS,
+    CLASSES,
+    EVENTS,
+    HOSTPORTS,
+    LEASES,
+    NAMESPACES,
+    PODS,
+    Event,
+    EventSource,
+    Lease,
+    LeaseSpec,
+    Namespace,
+    ObjectReference,
+    Pod,
+    Resource,
+    micro_time,
+    pod_projection,
+)
+from hpa.kube._transport import Kr8sTransport, Request, Response, Stream, Transport
+
+__all__ = [
+    "BY_CLAIM",
+    "BY_CLAIM_UID",
+    "BY_CLASS",
+    "CLAIMS",
+    "CLASSES",
+    "DEFAULT_TIMEOUT",
+    "EVENTS",
+    "HOSTPORTS",
+    "LEADER",
+    "LEASES",
+    "NAMESPACES",
+    "NORMAL",
+    "PODS",
+    "WARNING",
+    "WATCH_RESTARTS",
+    "AlreadyExists",
+    "Backoff",
+    "Caches",
+    "Client",
+    "Conflict",
+    "Event",
+    "EventRecorder",
+    "EventSource",
+    "Forbidden",
+    "Gone",
+    "Handler",
+    "Informer",
+    "Invalid",
+    "Kr8sTransport",
+    "KubeError",
+    "LeaderElector",
+    "Lease",
+    "LeaseSpec",
+    "Namespace",
+    "NotFound",
+    "ObjectReference",
+    "Page",
+    "PatchType",
+    "Pod",
+    "Request",
+    "Resource",
+    "Response",
+    "Retryable",
+    "Status",
+    "Store",
+    "Stream",
+    "Transport",
+    "Unauthorized",
+    "WatchEvent",
+    "error_from_response",
+    "error_from_status",
+    "micro_time",
+    "object_key",
+    "pod_projection",
+    "reference",
+    "split_key",
+    "struct_decoder",
+]

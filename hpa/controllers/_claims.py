@@ -1,0 +1,307 @@
+"""The claim reconciler: gives a HostPortClaim a port, and lets it go when it is deleted.
+
+Binding a claim, in order (each step is safe to repeat after a crash at any point):
+
+1. adopt: if a HostPort already names this claim (same uid), bind to it; a crash between
+   creating the HostPort and binding the claim must neither leak a port nor take a second one;
+2. allocate: the port index proposes the lowest free port of the class; creating HostPort
+   ``port-<n>`` makes it ours, or answers ``409 AlreadyExists`` when another writer (a replica,
+   an older process) holds it, and then the index marks it held and proposes the next;
+3. bind: a merge patch sets ``spec.hostPortName`` and the finalizer, with the claim's
+   resourceVersion as precondition; then a status patch sets phase Bound and the port.
+
+That is three writes per claim (plus the HostPort's own status), and no read: everything is
+read from the caches. A claim whose class is missing or full stays Pending with a ``Bound``
+condition that says why, and an Event naming the class.
+
+Deleting a claim: while a pod (of the pod cache) names it in a claim annotation, nothing
+happens; then phase Deleting, delete its HostPort, and once the HostPort is gone remove the
+finalizer.
+"""
+
+import contextlib
+from typing import Any, Final
+
+import msgspec
+import structlog
+
+from hpa import api, kube
+from hpa.controllers import _context, _metrics, _reconciling
+
+logger = structlog.get_logger(__name__)
+
+BOUND: Final = "Bound"
+REASON_BOUND: Final = "Bound"
+REASON_CLASS_NOT_FOUND: Final = "ClassNotFound"
+REASON_CLASS_FULL: Final = "ClassFull"
+REASON_IN_USE: Final = "InUse"
+
+
+class ClaimReconciler:
+    """Binds claims to HostPorts and releases them on deletion."""
+
+    def __init__(self, context: _context.Context) -> None:
+        self._ctx = context
+
+    async def reconcile(self, key: str) -> _reconciling.Result:
+        namespace, name = kube.split_key(key)
+        claim = self._ctx.fresh_claim(namespace, name)
+        if claim is None:
+            return _reconciling.Result()
+        if claim.metadata.deletion_timestamp is not None:
+            return await self._finalize(claim)
+        port = api.port_of_hostport_name(claim.spec.host_port_name)
+        if port is not None:
+            await self._ensure_bound(claim, port)
+            return _reconciling.Result()
+        adopted = self._adoptable(claim)
+        if adopted is not None:
+            await self._bind(claim, adopted.spec.port)
+            return _reconciling.Result()
+        return await self._allocate_and_bind(claim)
+
+    # --- binding -------------------------------------------------------------------------
+
+    def _adoptable(self, claim: api.HostPortClaim) -> api.HostPort | None:
+        created = self._ctx.created.get(claim.metadata.uid)
+        if created is not None:
+            return created
+        for hostport in self._ctx.caches.hostports_of_claim(claim):
+            if hostport.metadata.deletion_timestamp is None:
+                return hostport
+        return None
+
+    async def _allocate_and_bind(self, claim: api.HostPortClaim) -> _reconciling.Result:
+        class_name = claim.spec.host_port_class_name
+        cls = self._ctx.caches.class_informer.store.get(class_name)
+        if cls is None or cls.metadata.deletion_timestamp is not None:
+            _metrics.ALLOCATION_FAILURES.labels(REASON_CLASS_NOT_FOUND).inc()
+            await self._pending(
+                claim,
+                REASON_CLASS_NOT_FOUND,
+                f"HostPortClass {class_name!r} does not exist; create it or fix "
+                "spec.hostPortClassName",
+            )
+            return _reconciling.Result()
+        hostport = await self._create_hostport(claim)
+        if hostport is None:
+            _metrics.ALLOCATION_FAILURES.labels(REASON_CLASS_FULL).inc()
+            await self._pending(
+                claim,
+                REASON_CLASS_FULL,
+                f"HostPortClass {class_name!r} has no free port; the claim binds when one is "
+                "freed or the pools grow",
+            )
+            return _reconciling.Result()
+        await self._bind(claim, hostport.spec.port)
+        return _reconciling.Result()
+
+    async def _create_hostport(self, claim: api.HostPortClaim) -> api.HostPort | None:
+        """Create a HostPort for the lowest free port; None if the class is full.
+
+        Raises:
+            Retryable: every candidate tried was taken.
+            KubeError: the create failed.
+        """
+        class_name = claim.spec.host_port_class_name
+        ports = self._ctx.ports
+        for _ in range(self._ctx.max_tries):
+            port = ports.allocate(class_name)
+            if port is None:
+                return None
+            try:
+                hostport = await self._ctx.client.create(
+                    kube.HOSTPORTS, _hostport_for(claim, port), type=api.HostPort
+                )
+            except kube.AlreadyExists:
+                existing = self._ctx.caches.hostport_informer.store.get(api.hostport_name(port))
+                ports.hold(port, existing.spec.host_port_class_name if existing else class_name)
+                _metrics.ALLOCATION_FAILURES.labels("Taken").inc()
+                logger.debug("port taken, trying the next", port=port)
+                continue
+            except BaseException:
+                ports.release(port)
+                raise
+            self._ctx.created[claim.metadata.uid] = hostport
+            return hostport
+        raise kube.Retryable(f"{self._ctx.max_tries} candidate ports were all taken")
+
+    async def _bind(self, claim: api.HostPortClaim, port: int) -> None:
+        patch: dict[str, Any] = {
+            "metadata": {
+                "resourceVersion": claim.metadata.resource_version,
+                "finalizers": _with_finalizer(claim.metadata.finalizers),
+            },
+            "spec": {"hostPortName": api.hostport_name(port)},
+        }
+        bound = await self._ctx.client.patch(
+            kube.CLAIMS,
+            claim.metadata.name,
+            patch,
+            namespace=claim.metadata.namespace,
+            type=api.HostPortClaim,
+        )
+        self._ctx.wrote_claim(claim, bound)
+        self._ctx.created.pop(claim.metadata.uid, None)
+        _metrics.ALLOCATIONS.inc()
+        await self._ensure_bound(bound, port)
+
+    async def _ensure_bound(self, claim: api.HostPortClaim, port: int) -> None:
+        if api.FINALIZER not in claim.metadata.finalizers:
+            finalizers = tuple(_with_finalizer(claim.metadata.finalizers))
+            claim = await self._patch_finalizers(claim, finalizers)
+        name = api.hostport_name(port)
+        wanted = _context.condition(
+            BOUND,
+            True,
+            REASON_BOUND,
+            f"bound to HostPort {name} (port {port})",
+            generation=claim.metadata.generation,
+        )
+        status = claim.status
+        if (
+            status.phase == api.PHASE_BOUND
+            and status.port == port
+            and _context.same_condition(api.find_condition(status.conditions, BOUND), wanted)
+        ):
+            return
+        await self._patch_status(claim, phase=api.PHASE_BOUND, port=port, condition=wanted)
+        await self._ctx.recorder.record(
+            _context.claim_reference(claim),
+            type=kube.NORMAL,
+            reason=REASON_BOUND,
+            message=wanted.message,
+        )
+
+    async def _pending(self, claim: api.HostPortClaim, reason: str, message: str) -> None:
+        wanted = _context.condition(
+            BOUND, False, reason, message, generation=claim.metadata.generation
+        )
+        old = api.find_condition(claim.status.conditions, BOUND)
+        if claim.status.phase == api.PHASE_PENDING and _context.same_condition(old, wanted):
+            return
+        await self._patch_status(claim, phase=api.PHASE_PENDING, port=0, condition=wanted)
+        await self._ctx.recorder.record(
+            _context.claim_reference(claim), type=kube.WARNING, reason=reason, message=message
+        )
+
+    # --- deletion ------------------------------------------------------------------------
+
+    async def _finalize(self, claim: api.HostPortClaim) -> _reconciling.Result:
+        if api.FINALIZER not in claim.metadata.finalizers:
+            self._ctx.forget_claim(claim.metadata.uid)
+            return _reconciling.Result()
+        pods = self._ctx.caches.pods_using(claim.metadata.namespace, claim.metadata.name)
+        if pods:
+            message = "used by pod " + ", ".join(sorted(pod.name for pod in pods)[:5])
+            await self._ctx.recorder.record(
+                _context.claim_reference(claim),
+                type=kube.NORMAL,
+                reason=REASON_IN_USE,
+                message=f"deletion waits: {message}",
+            )
+            return _reconciling.Result()  # a pod event queues the claim again
+        if claim.status.phase != api.PHASE_DELETING:
+            claim = await self._patch_status(
+                claim,
+                phase=api.PHASE_DELETING,
+                port=claim.status.port,
+                condition=None,
+            )
+        if await self._delete_hostports(claim):
+            return _reconciling.Result()  # the HostPort's deletion queues the claim again
+        await self._patch_finalizers(
+            claim, tuple(f for f in claim.metadata.finalizers if f != api.FINALIZER)
+        )
+        self._ctx.forget_claim(claim.metadata.uid)
+        return _reconciling.Result()
+
+    async def _delete_hostports(self, claim: api.HostPortClaim) -> bool:
+        """Delete the claim's HostPorts; True while any of them still exists."""
+        hostports = {hp.metadata.name: hp for hp in self._ctx.caches.hostports_of_claim(claim)}
+        created = self._ctx.created.get(claim.metadata.uid)
+        if created is not None:
+            hostports.setdefault(created.metadata.name, created)
+        for hostport in hostports.values():
+            if hostport.metadata.deletion_timestamp is not None:
+                continue
+            # NotFound: gone already; Conflict: the name holds another HostPort now.
+            with contextlib.suppress(kube.NotFound, kube.Conflict):
+                await self._ctx.client.delete(
+                    kube.HOSTPORTS, hostport.metadata.name, uid=hostport.metadata.uid
+                )
+        self._ctx.created.pop(claim.metadata.uid, None)
+        return any(
+            hp.metadata.uid == h.metadata.uid
+            for h in hostports.values()
+            if (hp := self._ctx.caches.hostport_informer.store.get(h.metadata.name)) is not None
+        )
+
+    # --- writes --------------------------------------------------------------------------
+
+    async def _patch_finalizers(
+        self, claim: api.HostPortClaim, finalizers: tuple[str, ...]
+    ) -> api.HostPortClaim:
+        patch = {
+            "metadata": {
+                "resourceVersion": claim.metadata.resource_version,
+                "finalizers": list(finalizers),
+            }
+        }
+        updated = await self._ctx.client.patch(
+            kube.CLAIMS,
+            claim.metadata.name,
+            patch,
+            namespace=claim.metadata.namespace,
+            type=api.HostPortClaim,
+        )
+        self._ctx.wrote_claim(claim, updated)
+        return updated
+
+    async def _patch_status(
+        self,
+        claim: api.HostPortClaim,
+        *,
+        phase: str,
+        port: int,
+        condition: api.Condition | None,
+    ) -> api.HostPortClaim:
+        conditions = claim.status.conditions
+        if condition is not None:
+            conditions = api.set_condition(conditions, condition)
+        status = msgspec.structs.replace(
+            claim.status,
+            phase=phase,
+            port=port,
+            observed_generation=claim.metadata.generation,
+            conditions=conditions,
+        )
+        updated = await self._ctx.client.patch(
+            kube.CLAIMS,
+            claim.metadata.name,
+            {"status": msgspec.to_builtins(status) | {"port": port or None}},
+            namespace=claim.metadata.namespace,
+            subresource="status",
+            type=api.HostPortClaim,
+        )
+        self._ctx.wrote_claim(claim, updated)
+        return updated
+
+
+def _with_finalizer(finalizers: tuple[str, ...]) -> list[str]:
+    return list(finalizers) if api.FINALIZER in finalizers else [*finalizers, api.FINALIZER]
+
+
+def _hostport_for(claim: api.HostPortClaim, port: int) -> api.HostPort:
+    return api.HostPort(
+        metadata=api.ObjectMeta(name=api.hostport_name(port), finalizers=(api.FINALIZER,)),
+        spec=api.HostPortSpec(
+            host_port_class_name=claim.spec.host_port_class_name,
+            port=port,
+            claim_ref=api.ClaimRef(
+                namespace=claim.metadata.namespace,
+                name=claim.metadata.name,
+                uid=claim.metadata.uid,
+            ),
+        ),
+    )

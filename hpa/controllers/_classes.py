@@ -1,0 +1,158 @@
+"""The class reconciler: a HostPortClass's status counts, its Ready condition, its finalizer.
+
+Counts come from the port index (total, allocated, free, outside the pools), the pools are
+shown as text (``9000-9500,10000-10100``) for ``kubectl get``. Editing pools never revokes a
+port: HostPorts outside the new pools stay, are counted in ``outsidePools`` and reported by a
+``PortsOutsidePools`` condition. The finalizer keeps a class while any HostPort of it exists.
+
+HostPort changes queue the class with a short delay, so a burst of allocations costs one
+status write per class per delay, not one per port.
+"""
+
+import contextlib
+from typing import Any, Final
+
+import msgspec
+
+from hpa import api, kube
+from hpa.controllers import _context, _metrics, _reconciling
+
+READY: Final = "Ready"
+OUTSIDE_POOLS: Final = "PortsOutsidePools"
+REASON_HOSTPORTS_EXIST: Final = "HostPortsExist"
+
+
+def ranges_text(pools: tuple[api.PortPool, ...]) -> str:
+    """Pools as ``9000-9500,10000-10100`` (a one-port pool as ``9000``), lowest first."""
+    return ",".join(
+        str(p.start) if p.start == p.end else f"{p.start}-{p.end}"
+        for p in sorted(pools, key=lambda p: p.start)
+    )
+
+
+class ClassReconciler:
+    """Keeps HostPortClass status and finalizer current."""
+
+    def __init__(self, context: _context.Context) -> None:
+        self._ctx = context
+
+    async def reconcile(self, key: str) -> _reconciling.Result:
+        cls = self._ctx.caches.class_informer.store.get(key)
+        if cls is None:
+            for state in ("total", "allocated", "free"):
+                with contextlib.suppress(KeyError):
+                    _metrics.PORTS.remove(key, state)
+            return _reconciling.Result()
+        hostports = self._ctx.caches.hostport_informer.store.by_index(kube.BY_CLASS, key)
+        if cls.metadata.deletion_timestamp is not None:
+            await self._finalize(cls, len(hostports))
+            return _reconciling.Result()
+        if api.FINALIZER not in cls.metadata.finalizers:
+            cls = await self._patch_finalizers(cls, [*cls.metadata.finalizers, api.FINALIZER])
+        await self._update_status(cls)
+        return _reconciling.Result()
+
+    async def _finalize(self, cls: api.HostPortClass, hostports: int) -> None:
+        if api.FINALIZER not in cls.metadata.finalizers:
+            return
+        if hostports:
+            message = (
+                f"{hostports} HostPort(s) of this class still exist; the class is removed "
+                "when their claims are deleted"
+            )
+            wanted = _context.condition(
+                READY, False, REASON_HOSTPORTS_EXIST, message, generation=cls.metadata.generation
+            )
+            if not _context.same_condition(
+                api.find_condition(cls.status.conditions, READY), wanted
+            ):
+                await self._patch_status(cls, cls.status, [wanted])
+                await self._ctx.recorder.record(
+                    _context.class_reference(cls),
+                    type=kube.WARNING,
+                    reason=REASON_HOSTPORTS_EXIST,
+                    message=message,
+                )
+            return
+        await self._patch_finalizers(
+            cls, [f for f in cls.metadata.finalizers if f != api.FINALIZER]
+        )
+
+    async def _update_status(self, cls: api.HostPortClass) -> None:
+        name = cls.metadata.name
+        counts = self._ctx.ports.counts(name)
+        generation = cls.metadata.generation
+        ready = _context.condition(
+            READY,
+            True,
+            "PoolsReady" if counts.free else "PoolsFull",
+            f"{counts.free} of {counts.total} ports free",
+            generation=generation,
+        )
+        outside = _context.condition(
+            OUTSIDE_POOLS,
+            counts.outside_pools > 0,
+            "PoolsShrunk" if counts.outside_pools else "AllInsidePools",
+            f"{counts.outside_pools} allocated port(s) lie outside the pools; they stay "
+            "allocated until their claims are deleted"
+            if counts.outside_pools
+            else "every allocated port lies inside the pools",
+            generation=generation,
+        )
+        status = api.HostPortClassStatus(
+            ranges=ranges_text(cls.spec.pools),
+            total=counts.total,
+            allocated=counts.allocated,
+            free=counts.free,
+            outside_pools=counts.outside_pools,
+            observed_generation=generation,
+            conditions=cls.status.conditions,
+        )
+        for state in ("total", "allocated", "free"):
+            _metrics.PORTS.labels(name, state).set(getattr(counts, state))
+        old = cls.status
+        unchanged = msgspec.structs.replace(old, conditions=()) == msgspec.structs.replace(
+            status, conditions=()
+        ) and all(
+            _context.same_condition(api.find_condition(old.conditions, c.type), c)
+            for c in (ready, outside)
+        )
+        if not unchanged:
+            await self._patch_status(cls, status, [ready, outside])
+
+    async def _patch_status(
+        self,
+        cls: api.HostPortClass,
+        status: api.HostPortClassStatus,
+        conditions: list[api.Condition],
+    ) -> None:
+        merged = status.conditions
+        for condition in conditions:
+            merged = api.set_condition(merged, condition)
+        body: dict[str, Any] = msgspec.to_builtins(
+            msgspec.structs.replace(status, conditions=merged)
+        )
+        for field in ("total", "allocated", "free", "outsidePools"):
+            body.setdefault(field, 0)  # omit_defaults would leave a stale count in place
+        await self._ctx.client.patch(
+            kube.CLASSES,
+            cls.metadata.name,
+            {"status": body},
+            subresource="status",
+            type=api.HostPortClass,
+        )
+
+    async def _patch_finalizers(
+        self, cls: api.HostPortClass, finalizers: list[str]
+    ) -> api.HostPortClass:
+        return await self._ctx.client.patch(
+            kube.CLASSES,
+            cls.metadata.name,
+            {
+                "metadata": {
+                    "resourceVersion": cls.metadata.resource_version,
+                    "finalizers": finalizers,
+                }
+            },
+            type=api.HostPortClass,
+        )

@@ -1,0 +1,126 @@
+"""The reconcile loop: a work queue, N workers, and the decision after each reconcile.
+
+Workers take keys from the :class:`~hpa.controllers.WorkQueue` (at most one per key at a time)
+and call the reconciler. The loop, not the reconciler, decides what happens next, and logs an
+error once, here (controller-runtime's ``reconcileHandler``):
+
+- success: forget the back-off; requeue after ``requeue_after`` if asked;
+- :class:`~hpa.controllers.TerminalError`: log, forget, do not retry;
+- any other exception: log, retry after the key's exponential back-off (a server's
+  ``Retry-After`` is honoured when longer).
+
+Each reconcile runs with ``controller``, ``key`` and ``reconcile_id`` bound to the log context.
+On cancellation, workers stop taking keys and a reconcile in flight is given ``drain_timeout``
+seconds to finish, so a shutdown does not cut writes in half needlessly (they would be safe
+anyway: reconciles are idempotent).
+"""
+
+import time
+import uuid
+
+import anyio
+import anyio.abc
+import anyio.lowlevel
+import structlog
+
+from hpa import kube
+from hpa.controllers import _metrics, _queueing, _reconciling
+
+logger = structlog.get_logger(__name__)
+
+
+class Controller:
+    """Runs a reconciler over the keys of its queue with ``workers`` workers.
+
+    Args:
+        name: the controller's name, in logs and metrics.
+        reconciler: what to run per key.
+        workers: how many reconciles may run at once (for different keys).
+        queue: the work queue; a new one by default.
+        drain_timeout: seconds a reconcile in flight may take to finish on shutdown.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        reconciler: _reconciling.Reconciler,
+        *,
+        workers: int = 4,
+        queue: _queueing.WorkQueue | None = None,
+        drain_timeout: float = 5.0,
+    ) -> None:
+        self.name = name
+        self.reconciler = reconciler
+        self.workers = workers
+        depth = _metrics.WORKQUEUE_DEPTH.labels(name)
+        self.queue = queue or _queueing.WorkQueue(on_depth=depth.set)
+        self.drain_timeout = drain_timeout
+        self.reconciles = 0
+        self._in_flight: set[anyio.CancelScope] = set()
+
+    async def run(
+        self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED
+    ) -> None:
+        """Run the workers until cancelled."""
+        async with anyio.create_task_group() as group:
+            for number in range(self.workers):
+                group.start_soon(self._worker, name=f"{self.name}-worker-{number}")
+            task_status.started()
+            try:
+                await anyio.sleep_forever()
+            finally:
+                # Cancelled: reconciles in flight are shielded; give them drain_timeout.
+                deadline = anyio.current_time() + self.drain_timeout
+                for scope in self._in_flight:
+                    scope.deadline = min(scope.deadline, deadline)
+
+    async def _worker(self) -> None:
+        while True:
+            key = await self.queue.get()
+            try:
+                # Shielded so that a shutdown lets the reconcile finish, within drain_timeout.
+                scope = anyio.CancelScope(shield=True)
+                with scope:
+                    self._in_flight.add(scope)
+                    await self._process(key)
+            finally:
+                self._in_flight.discard(scope)
+                self.queue.done(key)
+            await anyio.lowlevel.checkpoint()  # a cancelled worker stops here
+
+    async def _process(self, key: str) -> None:
+        self.reconciles += 1
+        started = time.perf_counter()
+        with structlog.contextvars.bound_contextvars(
+            controller=self.name, key=key, reconcile_id=uuid.uuid4().hex[:12]
+        ):
+            try:
+                with anyio.fail_after(max(self.drain_timeout, 30.0)):
+                    result = await self.reconciler.reconcile(key)
+            except _reconciling.TerminalError as error:
+                _metrics.RECONCILE_ERRORS.labels(self.name).inc()
+                logger.error("reconcile failed for good", error=str(error))
+                self.queue.forget(key)
+            except kube.Conflict as error:
+                # Routine with optimistic concurrency: the cache was behind; read and retry.
+                logger.debug("reconcile conflicted, retrying", error=str(error))
+                self.queue.add_rate_limited(key)
+            except Exception as error:
+                _metrics.RECONCILE_ERRORS.labels(self.name).inc()
+                delay = self.queue.add_rate_limited(key)
+                retry_after = getattr(error, "retry_after", None)
+                if retry_after and retry_after > delay:
+                    self.queue.add_after(key, retry_after)
+                logger.warning(
+                    "reconcile failed, retrying",
+                    error=str(error) or type(error).__name__,
+                    error_type=type(error).__name__,
+                    delay=round(delay, 3),
+                    exc_info=not isinstance(error, kube.KubeError),
+                )
+            else:
+                self.queue.forget(key)
+                if result.requeue_after is not None:
+                    self.queue.add_after(key, result.requeue_after)
+            finally:
+                _metrics.RECONCILE_DURATION.labels(self.name).observe(time.perf_counter() - started)

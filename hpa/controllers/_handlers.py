@@ -1,0 +1,128 @@
+"""Mapping informer changes to work-queue keys and port-index updates.
+
+Its own layer, as controller-runtime's ``handler`` package: reconcilers never see events, and
+this module never reconciles. Every function here is called from an informer's task with
+``(old, new)`` and must only update the index or add keys.
+"""
+
+from collections.abc import Callable
+
+from hpa import api, index, kube
+
+#: How long class status updates are held back to fold a burst of HostPort changes into one.
+CLASS_STATUS_DELAY = 1.0
+
+Add = Callable[[str], None]
+AddAfter = Callable[[str, float], None]
+
+
+def _pools(cls: api.HostPortClass) -> list[tuple[int, int]]:
+    return [(pool.start, pool.end) for pool in cls.spec.pools]
+
+
+def _claim_key(claim: api.HostPortClaim) -> str:
+    return kube.object_key(claim.metadata.namespace, claim.metadata.name)
+
+
+def index_classes(ports: index.PortIndex) -> kube.Handler[api.HostPortClass]:
+    """Keep the index's pools equal to the classes'."""
+
+    def handle(old: api.HostPortClass | None, new: api.HostPortClass | None) -> None:
+        if new is None:
+            if old is not None:
+                ports.remove_class(old.metadata.name)
+        elif old is None or old.spec != new.spec:
+            ports.set_pools(new.metadata.name, _pools(new))
+
+    return handle
+
+
+def index_hostports(ports: index.PortIndex) -> kube.Handler[api.HostPort]:
+    """Hold a HostPort's port while it exists; release it when it is gone."""
+
+    def handle(old: api.HostPort | None, new: api.HostPort | None) -> None:
+        if new is not None:
+            ports.hold(new.spec.port, new.spec.host_port_class_name)
+        elif old is not None:
+            ports.release(old.spec.port)
+
+    return handle
+
+
+def unbound_claims(caches: kube.Caches, class_name: str | None = None) -> list[str]:
+    """Keys of the claims without a HostPort (of one class, or of all)."""
+    claims = (
+        caches.claim_informer.store.list()
+        if class_name is None
+        else caches.claim_informer.store.by_index(kube.BY_CLASS, class_name)
+    )
+    return [
+        _claim_key(claim)
+        for claim in claims
+        if not claim.spec.host_port_name and claim.metadata.deletion_timestamp is None
+    ]
+
+
+def on_claim(
+    *, caches: kube.Caches, claims: Add, hostports: Add
+) -> kube.Handler[api.HostPortClaim]:
+    """A claim changed: reconcile it, and the HostPorts that name it."""
+
+    def handle(old: api.HostPortClaim | None, new: api.HostPortClaim | None) -> None:
+        claim = new if new is not None else old
+        if claim is None:
+            return
+        key = _claim_key(claim)
+        claims(key)
+        for hostport in caches.hostport_informer.store.by_index(kube.BY_CLAIM, key):
+            hostports(hostport.metadata.name)
+
+    return handle
+
+
+def on_hostport(
+    *, caches: kube.Caches, claims: Add, hostports: Add, classes: AddAfter
+) -> kube.Handler[api.HostPort]:
+    """A HostPort changed: reconcile it, its claim and its class; a freed port may let a
+    Pending claim bind."""
+
+    def handle(old: api.HostPort | None, new: api.HostPort | None) -> None:
+        hostport = new if new is not None else old
+        if hostport is None:
+            return
+        hostports(hostport.metadata.name)
+        ref = hostport.spec.claim_ref
+        if ref is not None:
+            claims(kube.object_key(ref.namespace, ref.name))
+        classes(hostport.spec.host_port_class_name, CLASS_STATUS_DELAY)
+        if new is None:
+            for key in unbound_claims(caches):
+                claims(key)
+
+    return handle
+
+
+def on_class(*, caches: kube.Caches, claims: Add, classes: Add) -> kube.Handler[api.HostPortClass]:
+    """A class changed: reconcile it, and the claims of it still waiting for a port."""
+
+    def handle(old: api.HostPortClass | None, new: api.HostPortClass | None) -> None:
+        cls = new if new is not None else old
+        if cls is None:
+            return
+        classes(cls.metadata.name)
+        for key in unbound_claims(caches, cls.metadata.name):
+            claims(key)
+
+    return handle
+
+
+def on_pod(*, claims: Add) -> kube.Handler[kube.Pod]:
+    """A pod that uses claims changed: its claims may now be deletable."""
+
+    def handle(old: kube.Pod | None, new: kube.Pod | None) -> None:
+        for pod in (old, new):
+            if pod is not None:
+                for claim_name in pod.claims.values():
+                    claims(kube.object_key(pod.namespace, claim_name))
+
+    return handle

@@ -1,0 +1,187 @@
+"""The operator in one object: caches, port index, controllers, repair and leader election.
+
+Start-up order (DESIGN.md, "Ports are unique by construction"):
+
+1. informers list and watch; the manager waits until every one has synced;
+2. the port index is rebuilt from a fresh, paginated LIST of HostPorts and classes (readiness
+   is false until then), and kept current by the HostPort and class informers afterwards;
+3. leader election (or none, if disabled);
+4. while leading: every object is queued once, then the claim, HostPort and class controllers
+   and the repair loop run.
+
+Informers and the index run on every replica (the webhook reads them); the reconcilers, which
+write, run on the leader only. Cancelling :meth:`Manager.run` stops leading first (in-flight
+reconciles get their drain time), releases the Lease, then the informers stop.
+"""
+
+import anyio
+import anyio.abc
+import structlog
+
+from hpa import api, index, kube, observability
+from hpa.controllers import (
+    _claims,
+    _classes,
+    _context,
+    _controller,
+    _handlers,
+    _hostports,
+    _repair,
+)
+
+logger = structlog.get_logger(__name__)
+
+CHECK_CACHES = "caches-synced"
+CHECK_INDEX = "index-rebuilt"
+
+
+class Manager:
+    """Composes and runs the operator.
+
+    Args:
+        client: the API client.
+        identity: this replica's name (Lease holder, Event reportingInstance).
+        namespace: the Lease's namespace, and where Events about cluster objects go.
+        leader_elect: compete for the Lease; if False, reconcile at once (one replica only,
+            or tests: ports stay unique anyway, see DESIGN.md).
+        lease_name: the Lease's name.
+        workers: concurrent reconciles per controller.
+        lease_duration, renew_deadline, retry_period: leader election timings.
+        repair_interval, repair_grace: the repair loop's period and grace.
+        watch_timeout: ``timeoutSeconds`` of each watch.
+        readiness: the checks to update; a new object by default.
+    """
+
+    def __init__(
+        self,
+        client: kube.Client,
+        *,
+        identity: str,
+        namespace: str,
+        leader_elect: bool = True,
+        lease_name: str = "hpa-leader",
+        workers: int = 4,
+        lease_duration: float = 15.0,
+        renew_deadline: float = 10.0,
+        retry_period: float = 2.0,
+        repair_interval: float = 60.0,
+        repair_grace: float = 30.0,
+        watch_timeout: int = 300,
+        readiness: observability.Readiness | None = None,
+    ) -> None:
+        self.client = client
+        self.identity = identity
+        self.readiness = readiness or observability.Readiness()
+        self.caches = kube.Caches(client, watch_timeout=watch_timeout)
+        self.ports = index.PortIndex()
+        self.recorder = kube.EventRecorder(client, instance=identity, namespace=namespace)
+        self.context = _context.Context(
+            client=client, caches=self.caches, ports=self.ports, recorder=self.recorder
+        )
+        self.claims = _controller.Controller(
+            "claim", _claims.ClaimReconciler(self.context), workers=workers
+        )
+        self.hostports = _controller.Controller(
+            "hostport", _hostports.HostPortReconciler(self.context), workers=workers
+        )
+        self.classes = _controller.Controller(
+            "class", _classes.ClassReconciler(self.context), workers=1
+        )
+        self.repairer = _repair.Repairer(
+            self.context,
+            interval=repair_interval,
+            grace=repair_grace,
+            requeue_claim=self.claims.queue.add,
+            requeue_hostport=self.hostports.queue.add,
+            requeue_class=self.classes.queue.add,
+        )
+        self.elector = (
+            kube.LeaderElector(
+                client,
+                namespace=namespace,
+                name=lease_name,
+                identity=identity,
+                lease_duration=lease_duration,
+                renew_deadline=renew_deadline,
+                retry_period=retry_period,
+            )
+            if leader_elect
+            else None
+        )
+        self.leading = anyio.Event()
+        self._wire()
+
+    def _wire(self) -> None:
+        caches = self.caches
+        claims, hostports = self.claims.queue.add, self.hostports.queue.add
+        caches.class_informer.add_handler(_handlers.index_classes(self.ports))
+        caches.hostport_informer.add_handler(_handlers.index_hostports(self.ports))
+        caches.claim_informer.add_handler(
+            _handlers.on_claim(caches=caches, claims=claims, hostports=hostports)
+        )
+        caches.hostport_informer.add_handler(
+            _handlers.on_hostport(
+                caches=caches,
+                claims=claims,
+                hostports=hostports,
+                classes=self.classes.queue.add_after,
+            )
+        )
+        caches.class_informer.add_handler(
+            _handlers.on_class(caches=caches, claims=claims, classes=self.classes.queue.add)
+        )
+        caches.pod_informer.add_handler(_handlers.on_pod(claims=claims))
+
+    async def run(
+        self, *, task_status: anyio.abc.TaskStatus["Manager"] = anyio.TASK_STATUS_IGNORED
+    ) -> None:
+        """Run until cancelled; started (with the manager) once the index is rebuilt."""
+        self.readiness.set(CHECK_CACHES, False)
+        self.readiness.set(CHECK_INDEX, False)
+        async with anyio.create_task_group() as group:
+            await group.start(self.caches.run, name="caches")
+            self.readiness.set(CHECK_CACHES, True)
+            await self.rebuild_index()
+            self.readiness.set(CHECK_INDEX, True)
+            logger.info("operator ready", identity=self.identity)
+            if self.elector is not None:
+                group.start_soon(self.elector.run, self._lead, name="leader-election")
+            else:
+                group.start_soon(self._lead, name="leader-work")
+            task_status.started(self)
+
+    async def rebuild_index(self) -> None:
+        """Replace the index with a fresh LIST of classes and HostPorts.
+
+        Ports the HostPort informer holds beyond the LIST (changes that raced it) are held
+        too: holding a port too many is repaired later, handing one out twice never is.
+        """
+        classes = await self.client.list(kube.CLASSES, type=api.HostPortClass)
+        hostports = await self.client.list(kube.HOSTPORTS, type=api.HostPort)
+        self.ports.rebuild(
+            pools={
+                cls.metadata.name: [(p.start, p.end) for p in cls.spec.pools]
+                for cls in classes.items
+            },
+            held=[(hp.spec.port, hp.spec.host_port_class_name) for hp in hostports.items],
+        )
+        for hostport in self.caches.hostport_informer.store:
+            self.ports.hold(hostport.spec.port, hostport.spec.host_port_class_name)
+        logger.info("port index rebuilt", held=self.ports.held_count(), classes=len(classes.items))
+
+    async def _lead(self) -> None:
+        for key in self.caches.class_informer.store.all_keys():
+            self.classes.queue.add(key)
+        for key in self.caches.hostport_informer.store.all_keys():
+            self.hostports.queue.add(key)
+        for key in self.caches.claim_informer.store.all_keys():
+            self.claims.queue.add(key)
+        self.leading.set()
+        try:
+            async with anyio.create_task_group() as group:
+                await group.start(self.claims.run, name="claim-controller")
+                await group.start(self.hostports.run, name="hostport-controller")
+                await group.start(self.classes.run, name="class-controller")
+                await group.start(self.repairer.run, name="repair")
+        finally:
+            self.leading = anyio.Event()

@@ -1,0 +1,171 @@
+"""The informers hpa runs on every replica, and the cached reads built on them.
+
+One :class:`Caches` holds an informer per kind hpa reads: HostPortClasses, HostPortClaims,
+HostPorts, Pods (only those the webhook labelled ``hostport.rmb938.com/uses-claims``, kept as a
+small projection) and Namespaces (for their labels). Reconcilers and the webhook read from here;
+the webhook may fall back to one live read (:meth:`Caches.fetch_claim`) on a cache miss.
+"""
+
+from typing import Final
+
+import anyio
+import anyio.abc
+
+from hpa import api
+from hpa.kube import _client, _errors, _informers, _resources
+
+#: Secondary index names.
+BY_CLAIM_UID: Final = "claim-uid"
+BY_CLAIM: Final = "claim"
+BY_CLASS: Final = "class"
+
+
+def _namespaced_key(obj: api.HostPortClaim | _resources.Namespace) -> str:
+    return _informers.object_key(obj.metadata.namespace, obj.metadata.name)
+
+
+def _hostport_key(obj: api.HostPort) -> str:
+    return obj.metadata.name
+
+
+def _class_key(obj: api.HostPortClass) -> str:
+    return obj.metadata.name
+
+
+def _pod_key(pod: _resources.Pod) -> str:
+    return _informers.object_key(pod.namespace, pod.name)
+
+
+def _claim_of(hostport: api.HostPort) -> list[str]:
+    ref = hostport.spec.claim_ref
+    return [] if ref is None else [_informers.object_key(ref.namespace, ref.name)]
+
+
+def _claim_uid_of(hostport: api.HostPort) -> list[str]:
+    ref = hostport.spec.claim_ref
+    return [] if ref is None or not ref.uid else [ref.uid]
+
+
+class Caches:
+    """Informers for every kind hpa reads, and the cached reads the webhook uses.
+
+    Args:
+        client: the API client.
+        watch_timeout: ``timeoutSeconds`` of each watch.
+    """
+
+    def __init__(self, client: _client.Client, *, watch_timeout: int = 300) -> None:
+        self._client = client
+        self.class_informer = _informers.Informer(
+            client,
+            _resources.CLASSES,
+            decode=_informers.struct_decoder(api.HostPortClass),
+            key=_class_key,
+            watch_timeout=watch_timeout,
+        )
+        self.claim_informer = _informers.Informer(
+            client,
+            _resources.CLAIMS,
+            decode=_informers.struct_decoder(api.HostPortClaim),
+            key=_namespaced_key,
+            watch_timeout=watch_timeout,
+        )
+        self.hostport_informer = _informers.Informer(
+            client,
+            _resources.HOSTPORTS,
+            decode=_informers.struct_decoder(api.HostPort),
+            key=_hostport_key,
+            watch_timeout=watch_timeout,
+        )
+        self.pod_informer = _informers.Informer(
+            client,
+            _resources.PODS,
+            decode=_resources.pod_projection,
+            key=_pod_key,
+            label_selector=api.POD_LABEL,
+            watch_timeout=watch_timeout,
+        )
+        self.namespace_informer = _informers.Informer(
+            client,
+            _resources.NAMESPACES,
+            decode=_informers.struct_decoder(_resources.Namespace),
+            key=_namespaced_key,
+            watch_timeout=watch_timeout,
+        )
+        self.hostport_informer.store.add_index(BY_CLAIM, _claim_of)
+        self.hostport_informer.store.add_index(BY_CLAIM_UID, _claim_uid_of)
+        self.hostport_informer.store.add_index(BY_CLASS, lambda hp: [hp.spec.host_port_class_name])
+        self.claim_informer.store.add_index(
+            BY_CLASS, lambda claim: [claim.spec.host_port_class_name]
+        )
+        self.pod_informer.store.add_index(
+            BY_CLAIM,
+            lambda pod: [_informers.object_key(pod.namespace, c) for c in pod.claims.values()],
+        )
+        self.synced = anyio.Event()
+
+    def _informers(self) -> list[_informers.Informer[object]]:
+        return [
+            self.class_informer,  # type: ignore[list-item]
+            self.claim_informer,  # type: ignore[list-item]
+            self.hostport_informer,  # type: ignore[list-item]
+            self.pod_informer,  # type: ignore[list-item]
+            self.namespace_informer,  # type: ignore[list-item]
+        ]
+
+    async def run(
+        self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED
+    ) -> None:
+        """Run every informer; started once all of them have listed, then runs until
+        cancelled."""
+        async with anyio.create_task_group() as group:
+            for informer in self._informers():
+                await group.start(informer.run, name=f"informer-{informer.resource.plural}")
+            for informer in self._informers():
+                await informer.synced.wait()
+            self.synced.set()
+            task_status.started()
+
+    # --- reads for the webhook and the reconcilers ---------------------------------------
+
+    def claim(self, namespace: str, name: str) -> api.HostPortClaim | None:
+        """The cached claim, or None if the cache has not seen it."""
+        return self.claim_informer.store.get(name, namespace=namespace)
+
+    async def fetch_claim(
+        self, namespace: str, name: str, *, request_timeout: float = 5.0
+    ) -> api.HostPortClaim | None:
+        """The claim as the API server has it now, or None if it does not exist.
+
+        Raises:
+            KubeError: the read failed for another reason than NotFound.
+        """
+        try:
+            return await self._client.get(
+                _resources.CLAIMS,
+                name,
+                namespace=namespace,
+                type=api.HostPortClaim,
+                request_timeout=request_timeout,
+            )
+        except _errors.NotFound:
+            return None
+
+    def namespace_labels(self, name: str) -> dict[str, str] | None:
+        """The labels of a namespace, or None if the cache has not seen it."""
+        namespace = self.namespace_informer.store.get(name)
+        return None if namespace is None else dict(namespace.metadata.labels)
+
+    def classes(self) -> list[api.HostPortClass]:
+        """Every HostPortClass in the cache."""
+        return self.class_informer.store.list()
+
+    def hostports_of_claim(self, claim: api.HostPortClaim) -> list[api.HostPort]:
+        """HostPorts whose claimRef names this claim (same uid)."""
+        return self.hostport_informer.store.by_index(BY_CLAIM_UID, claim.metadata.uid)
+
+    def pods_using(self, namespace: str, claim_name: str) -> list[_resources.Pod]:
+        """Pods whose claim annotations name this claim."""
+        return self.pod_informer.store.by_index(
+            BY_CLAIM, _informers.object_key(namespace, claim_name)
+        )

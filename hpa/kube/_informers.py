@@ -1,0 +1,306 @@
+"""Informers: list-then-watch loops that keep a typed, in-memory store of one kind.
+
+kr8s's own ``watch`` is not used: it ends silently when the server closes the stream, loops
+without back-off on ``410 Gone`` and has no timeouts. This loop:
+
+1. LISTs page by page and replaces the store (emitting changes for what appeared, changed or
+   vanished), then sets :attr:`Informer.synced`;
+2. WATCHes from the list's resourceVersion with bookmarks and ``timeoutSeconds``;
+3. when the stream ends (timeout, server restart, a dropped connection), re-watches from the
+   last resourceVersion seen: a closed stream is never the end;
+4. on ``410 Gone`` (the resourceVersion fell out of the watch window), re-lists;
+5. on transport errors, 429 and 5xx, waits with exponential back-off and jitter (honouring
+   ``Retry-After``), then re-watches or re-lists.
+
+Handlers are plain functions called with ``(old, new)`` for every change (``old`` None on add,
+``new`` None on delete). They run in the informer's task, so they must be quick and not block:
+they update an index or add keys to a work queue. Objects in the store are immutable Structs.
+"""
+
+import builtins
+import random
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, Final, Generic, TypeVar
+
+import anyio
+import anyio.abc
+import msgspec
+import prometheus_client
+import structlog
+
+from hpa import observability
+from hpa.kube import _client, _errors, _resources
+
+logger = structlog.get_logger(__name__)
+
+T = TypeVar("T")
+
+Handler = Callable[[T | None, T | None], None]
+
+WATCH_RESTARTS: Final = prometheus_client.Counter(
+    "hpa_watch_restarts_total",
+    "Watches re-opened, by resource and why (closed, gone, error).",
+    ["resource", "reason"],
+    registry=observability.REGISTRY,
+)
+
+
+def object_key(namespace: str, name: str) -> str:
+    """The store key of an object: ``namespace/name``, or ``name`` when cluster-scoped."""
+    return f"{namespace}/{name}" if namespace else name
+
+
+def split_key(key: str) -> tuple[str, str]:
+    """``(namespace, name)`` of a store key; the namespace is empty when cluster-scoped."""
+    namespace, _, name = key.rpartition("/")
+    return namespace, name
+
+
+class _Meta(msgspec.Struct, frozen=True):
+    resourceVersion: str = ""
+
+
+class _Versioned(msgspec.Struct, frozen=True):
+    metadata: _Meta = _Meta()
+
+
+_VERSION_DECODER: Final = msgspec.json.Decoder(_Versioned)
+
+
+class Store(Generic[T]):
+    """The objects of one kind, keyed by ``namespace/name`` (or ``name``), with secondary
+    indexes. Readers get immutable Structs; only the informer writes."""
+
+    def __init__(self, *, key: Callable[[T], str]) -> None:
+        self._key = key
+        self._items: dict[str, T] = {}
+        self._indexers: dict[str, Callable[[T], Iterable[str]]] = {}
+        self._indexes: dict[str, dict[str, set[str]]] = {}
+
+    def get(self, name: str, *, namespace: str = "") -> T | None:
+        """The object named ``name`` (in ``namespace``), or None."""
+        return self._items.get(object_key(namespace, name))
+
+    def get_key(self, key: str) -> T | None:
+        """The object with store key ``key``, or None."""
+        return self._items.get(key)
+
+    def list(self) -> builtins.list[T]:
+        """Every object, in no particular order."""
+        return list(self._items.values())
+
+    def all_keys(self) -> builtins.list[str]:
+        """Every store key."""
+        return list(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __iter__(self) -> Iterator[T]:
+        return iter(list(self._items.values()))
+
+    def add_index(self, name: str, values: Callable[[T], Iterable[str]]) -> None:
+        """Index objects by the values ``values(obj)`` gives, for :meth:`by_index`."""
+        self._indexers[name] = values
+        index: dict[str, set[str]] = {}
+        for key, obj in self._items.items():
+            for value in values(obj):
+                index.setdefault(value, set()).add(key)
+        self._indexes[name] = index
+
+    def by_index(self, name: str, value: str) -> builtins.list[T]:
+        """The objects whose index ``name`` contains ``value``."""
+        keys = self._indexes[name].get(value, ())
+        return [self._items[key] for key in keys if key in self._items]
+
+    def key_of(self, obj: T) -> str:
+        """The store key of ``obj``."""
+        return self._key(obj)
+
+    def upsert(self, obj: T) -> T | None:
+        """Put ``obj`` in the store; returns what it replaced."""
+        key = self._key(obj)
+        old = self._items.get(key)
+        if old is not None:
+            self._unindex(key, old)
+        self._items[key] = obj
+        for name, values in self._indexers.items():
+            for value in values(obj):
+                self._indexes[name].setdefault(value, set()).add(key)
+        return old
+
+    def remove(self, key: str) -> T | None:
+        """Drop the object with store key ``key``; returns it."""
+        old = self._items.pop(key, None)
+        if old is not None:
+            self._unindex(key, old)
+        return old
+
+    def _unindex(self, key: str, obj: T) -> None:
+        for name, values in self._indexers.items():
+            index = self._indexes[name]
+            for value in values(obj):
+                keys = index.get(value)
+                if keys is not None:
+                    keys.discard(key)
+                    if not keys:
+                        del index[value]
+
+
+class Backoff:
+    """Exponential back-off with full jitter for reconnecting: ``base·2^n`` capped, reset on
+    success; a server's ``Retry-After`` wins when it is longer."""
+
+    def __init__(self, *, base: float = 0.5, cap: float = 30.0) -> None:
+        self._base = base
+        self._cap = cap
+        self._failures = 0
+
+    def next(self, *, retry_after: float | None = None) -> float:
+        """Seconds to wait before the next attempt."""
+        ceiling = min(self._cap, self._base * 2**self._failures)
+        self._failures += 1
+        delay = random.uniform(ceiling / 2, ceiling)
+        return max(delay, retry_after or 0.0)
+
+    def reset(self) -> None:
+        """Forget the failures, after a success."""
+        self._failures = 0
+
+
+class Informer(Generic[T]):
+    """Keeps :attr:`store` equal to the API server's objects of one resource.
+
+    Args:
+        client: the API client.
+        resource: what to list and watch.
+        decode: raw JSON of one object → what the store keeps (a Struct or a projection).
+        key: the store key of a kept object.
+        label_selector: list and watch only matching objects.
+        watch_timeout: ``timeoutSeconds`` of each watch request.
+        page_size: ``limit`` of each list page.
+    """
+
+    def __init__(
+        self,
+        client: _client.Client,
+        resource: _resources.Resource,
+        *,
+        decode: Callable[[bytes], T],
+        key: Callable[[T], str],
+        label_selector: str = "",
+        watch_timeout: int = 300,
+        page_size: int = 500,
+    ) -> None:
+        self.resource = resource
+        self.store: Store[T] = Store(key=key)
+        self.synced = anyio.Event()
+        self._client = client
+        self._decode = decode
+        self._label_selector = label_selector
+        self._watch_timeout = watch_timeout
+        self._page_size = page_size
+        self._handlers: list[Handler[T]] = []
+        self._backoff = Backoff()
+        self.resource_version = ""
+
+    def add_handler(self, handler: Handler[T]) -> None:
+        """Call ``handler(old, new)`` on every change, from now on."""
+        self._handlers.append(handler)
+
+    async def run(
+        self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED
+    ) -> None:
+        """List, then watch, forever; :attr:`synced` is set after the first complete list.
+
+        Started at once; never returns (cancel it to stop).
+        """
+        task_status.started()
+        log = logger.bind(resource=self.resource.plural)
+        while True:
+            reason = "closed"
+            try:
+                if not self.resource_version:
+                    await self._list()
+                await self._watch()
+            except _errors.Gone:
+                reason = "gone"
+                self.resource_version = ""
+                log.info("watch expired, listing again")
+            except _errors.KubeError as error:
+                reason = "error"
+                delay = self._backoff.next(retry_after=getattr(error, "retry_after", None))
+                log.warning(
+                    "watch failed, retrying",
+                    error=str(error),
+                    status=error.status,
+                    error_type=type(error).__name__,
+                    delay=round(delay, 3),
+                )
+                await anyio.sleep(delay)
+            WATCH_RESTARTS.labels(self.resource.plural, reason).inc()
+
+    async def _list(self) -> None:
+        page = await self._client.list_raw(
+            self.resource, label_selector=self._label_selector, limit=self._page_size
+        )
+        fresh = {}
+        for raw in page.items:
+            obj = self._decode(raw)
+            fresh[self.store.key_of(obj)] = obj
+        for key in list(self.store.all_keys()):
+            if key not in fresh:
+                self._emit(self.store.remove(key), None)
+        for obj in fresh.values():
+            old = self.store.upsert(obj)
+            if old != obj:
+                self._emit(old, obj)
+        self.resource_version = page.resource_version
+        self._backoff.reset()
+        if not self.synced.is_set():
+            logger.debug("informer synced", resource=self.resource.plural, count=len(fresh))
+            self.synced.set()
+
+    async def _watch(self) -> None:
+        async with self._client.watch(
+            self.resource,
+            resource_version=self.resource_version,
+            label_selector=self._label_selector,
+            timeout_seconds=self._watch_timeout,
+        ) as events:
+            async for event in events:
+                self._apply(event)
+                self._backoff.reset()
+
+    def _apply(self, event: _client.WatchEvent) -> None:
+        version = _VERSION_DECODER.decode(event.object).metadata.resourceVersion
+        if event.type == "BOOKMARK":
+            self.resource_version = version or self.resource_version
+            return
+        obj = self._decode(event.object)
+        if event.type == "DELETED":
+            old = self.store.remove(self.store.key_of(obj))
+            self._emit(old if old is not None else obj, None)
+        else:
+            old = self.store.upsert(obj)
+            self._emit(old, obj)
+        if version:
+            self.resource_version = version
+
+    def _emit(self, old: T | None, new: T | None) -> None:
+        for handler in self._handlers:
+            try:
+                handler(old, new)
+            except Exception:  # a handler bug must not stop the informer
+                logger.exception("informer handler failed", resource=self.resource.plural)
+
+
+def struct_decoder(type_: type[T]) -> Callable[[bytes], T]:
+    """A ``decode`` for :class:`Informer` that decodes into a msgspec Struct."""
+    decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(type_)
+
+    def decode(raw: bytes) -> T:
+        result: T = decoder.decode(raw)
+        return result
+
+    return decode

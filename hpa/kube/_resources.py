@@ -1,0 +1,190 @@
+"""Resource descriptors and the wire types of the built-in kinds hpa reads.
+
+A :class:`Resource` names an API endpoint (group, version, plural) and says whether it is
+namespaced; it builds the request paths, so no other code spells a URL. hpa's own kinds are
+typed in ``hpa.api``; the built-in kinds here are typed only as far as hpa reads them (pods as
+a small projection), and unknown fields are ignored on decode.
+"""
+
+import datetime as dt
+from typing import Final
+
+import msgspec
+
+from hpa import api
+
+
+class Resource(msgspec.Struct, frozen=True, kw_only=True):
+    """One API resource: where it is served and whether it is namespaced."""
+
+    group: str
+    version: str
+    plural: str
+    kind: str
+    namespaced: bool
+
+    @property
+    def api_version(self) -> str:
+        """``group/version``, or ``version`` for the core group."""
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+    @property
+    def prefix(self) -> str:
+        """``/api/v1`` or ``/apis/<group>/<version>``."""
+        return f"/apis/{self.group}/{self.version}" if self.group else f"/api/{self.version}"
+
+    def path(self, *, namespace: str = "", name: str = "", subresource: str = "") -> str:
+        """The path of the collection, or of one object (and a subresource of it).
+
+        Args:
+            namespace: for a namespaced resource, the namespace; empty lists across all of them.
+            name: the object's name; empty for the collection.
+            subresource: e.g. ``status``; needs ``name``.
+        """
+        parts = [self.prefix]
+        if self.namespaced and namespace:
+            parts += ["namespaces", namespace]
+        parts.append(self.plural)
+        if name:
+            parts.append(name)
+            if subresource:
+                parts.append(subresource)
+        return "/".join(parts)
+
+
+CLASSES: Final = Resource(
+    group=api.GROUP,
+    version=api.VERSION,
+    plural=api.PLURAL_CLASS,
+    kind=api.KIND_CLASS,
+    namespaced=False,
+)
+CLAIMS: Final = Resource(
+    group=api.GROUP,
+    version=api.VERSION,
+    plural=api.PLURAL_CLAIM,
+    kind=api.KIND_CLAIM,
+    namespaced=True,
+)
+HOSTPORTS: Final = Resource(
+    group=api.GROUP,
+    version=api.VERSION,
+    plural=api.PLURAL_HOSTPORT,
+    kind=api.KIND_HOSTPORT,
+    namespaced=False,
+)
+PODS: Final = Resource(group="", version="v1", plural="pods", kind="Pod", namespaced=True)
+NAMESPACES: Final = Resource(
+    group="", version="v1", plural="namespaces", kind="Namespace", namespaced=False
+)
+EVENTS: Final = Resource(group="", version="v1", plural="events", kind="Event", namespaced=True)
+LEASES: Final = Resource(
+    group="coordination.k8s.io", version="v1", plural="leases", kind="Lease", namespaced=True
+)
+
+
+class _Wire(msgspec.Struct, frozen=True, kw_only=True, rename="camel", omit_defaults=True):
+    """Base of the built-in wire types."""
+
+
+class Pod(_Wire, frozen=True, kw_only=True):
+    """A pod as hpa keeps it: its identity and the claims its annotations name.
+
+    ``claims`` maps a container port name to a claim name in the pod's namespace
+    (``claim.hostport.rmb938.com/<portName>: <claimName>``); every other annotation is dropped
+    so thousands of pods cost little memory.
+    """
+
+    namespace: str
+    name: str
+    uid: str = ""
+    deletion_timestamp: dt.datetime | None = None
+    claims: dict[str, str] = {}
+
+
+class _PodWire(_Wire, frozen=True, kw_only=True):
+    metadata: api.ObjectMeta = api.ObjectMeta()
+
+
+def pod_projection(raw: bytes) -> Pod:
+    """Decode a pod and keep only what hpa reads of it."""
+    meta = msgspec.json.decode(raw, type=_PodWire).metadata
+    return Pod(
+        namespace=meta.namespace,
+        name=meta.name,
+        uid=meta.uid,
+        deletion_timestamp=meta.deletion_timestamp,
+        claims={
+            key.removeprefix(api.CLAIM_ANNOTATION_PREFIX): value
+            for key, value in meta.annotations.items()
+            if key.startswith(api.CLAIM_ANNOTATION_PREFIX)
+        },
+    )
+
+
+class Namespace(_Wire, frozen=True, kw_only=True):
+    """A namespace; hpa reads its labels."""
+
+    api_version: str = "v1"
+    kind: str = "Namespace"
+    metadata: api.ObjectMeta = api.ObjectMeta()
+
+
+class LeaseSpec(_Wire, frozen=True, kw_only=True):
+    """``coordination.k8s.io/v1`` LeaseSpec; times are MicroTime strings, kept as sent."""
+
+    holder_identity: str = ""
+    lease_duration_seconds: int = 0
+    acquire_time: str = ""
+    renew_time: str = ""
+    lease_transitions: int = 0
+
+
+class Lease(_Wire, frozen=True, kw_only=True):
+    """A coordination Lease, the lock of leader election."""
+
+    api_version: str = "coordination.k8s.io/v1"
+    kind: str = "Lease"
+    metadata: api.ObjectMeta = api.ObjectMeta()
+    spec: LeaseSpec = LeaseSpec()
+
+
+def micro_time(moment: dt.datetime) -> str:
+    """A time as ``metav1.MicroTime`` (RFC 3339 with exactly six fractional digits)."""
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class ObjectReference(_Wire, frozen=True, kw_only=True):
+    """``involvedObject`` of an Event."""
+
+    api_version: str = ""
+    kind: str = ""
+    namespace: str = ""
+    name: str = ""
+    uid: str = ""
+    resource_version: str = ""
+
+
+class EventSource(_Wire, frozen=True, kw_only=True):
+    """``source`` of an Event."""
+
+    component: str = ""
+    host: str = ""
+
+
+class Event(_Wire, frozen=True, kw_only=True):
+    """A ``core/v1`` Event, as hpa writes it."""
+
+    api_version: str = "v1"
+    kind: str = "Event"
+    metadata: api.ObjectMeta = api.ObjectMeta()
+    involved_object: ObjectReference
+    reason: str
+    message: str
+    type: str = "Normal"
+    source: EventSource = EventSource()
+    count: int = 1
+    first_timestamp: dt.datetime | None = None
+    last_timestamp: dt.datetime | None = None
+    reporting_component: str = ""
+    reporting_instance: str = ""

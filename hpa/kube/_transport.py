@@ -1,0 +1,161 @@
+"""The seam between hpa's client and the network: one request in, status and bytes out.
+
+:class:`Transport` is the narrow protocol every call goes through; tests replace it with an
+in-memory fake that injects faults per verb. :class:`Kr8sTransport` is the real one: kr8s
+finds the configuration (kubeconfig or the in-cluster service account) and authenticates, and
+its ``call_api`` sends the request. It is called with ``raise_for_status=False`` so that kr8s
+never rebuilds its shared HTTP client on a 401/403 (which would kill every open watch); status
+codes are mapped to typed errors by the client, and transport failures become
+:class:`~hpa.kube.Retryable` here, chained with ``from``.
+"""
+
+import contextlib
+import warnings
+from collections.abc import AsyncIterator, Mapping
+from typing import Any, Protocol
+
+import httpx
+import kr8s
+import kr8s.asyncio
+import msgspec
+
+from hpa.kube import _errors
+
+
+class Request(msgspec.Struct, frozen=True, kw_only=True):
+    """One HTTP request to the API server.
+
+    Attributes:
+        timeout: seconds for the whole call; for a stream, the longest wait for the next line.
+    """
+
+    method: str
+    path: str
+    params: Mapping[str, str] = {}
+    body: bytes | None = None
+    content_type: str = "application/json"
+    timeout: float = 30.0
+
+
+class Response(msgspec.Struct, frozen=True, kw_only=True):
+    """A complete response."""
+
+    status: int
+    body: bytes
+    retry_after: str | None = None
+
+
+class Transport(Protocol):
+    """Sends requests to an API server.
+
+    Both methods raise :class:`~hpa.kube.Retryable` on transport failures and timeouts, and
+    return (or open) the response whatever its status code.
+    """
+
+    async def request(self, request: Request) -> Response:
+        """Send a request and read the whole response."""
+        ...
+
+    def stream(self, request: Request) -> contextlib.AbstractAsyncContextManager["Stream"]:
+        """Open a streaming response (a watch); the lines are read from the result."""
+        ...
+
+
+class Stream(Protocol):
+    """An open streaming response."""
+
+    status: int
+
+    async def read(self) -> bytes:
+        """The whole body (for an error status)."""
+        ...
+
+    def lines(self) -> AsyncIterator[bytes]:
+        """The body line by line; ends when the server closes the stream."""
+        ...
+
+
+class _Kr8sStream:
+    def __init__(self, response: httpx.Response) -> None:
+        self._response = response
+        self.status = response.status_code
+
+    async def read(self) -> bytes:
+        return await self._response.aread()
+
+    async def lines(self) -> AsyncIterator[bytes]:
+        try:
+            async for line in self._response.aiter_lines():
+                if line:
+                    yield line.encode()
+        except httpx.TransportError as error:
+            raise _errors.Retryable("watch stream broke", reason=type(error).__name__) from error
+
+
+class Kr8sTransport:
+    """The transport to a real API server, through kr8s."""
+
+    def __init__(self, api: Any) -> None:
+        self._api = api
+
+    @classmethod
+    async def connect(cls, *, kubeconfig: str | None = None) -> "Kr8sTransport":
+        """Configuration from ``kubeconfig``, or $KUBECONFIG/~/.kube/config, or in-cluster.
+
+        Raises:
+            Retryable: the API server could not be reached.
+        """
+        try:
+            with warnings.catch_warnings():
+                # kr8s warns about server versions it has not been tested with; hpa only uses
+                # stable endpoints, so the warning would only be noise (or, in tests, an error).
+                warnings.simplefilter("ignore")
+                api = await kr8s.asyncio.api(kubeconfig=kubeconfig)
+        except (httpx.HTTPError, kr8s.ServerError, OSError) as error:
+            raise _errors.Retryable("cannot reach the API server") from error
+        return cls(api)
+
+    @property
+    def namespace(self) -> str:
+        """The namespace of the configuration (service account or kubeconfig context)."""
+        return str(self._api.namespace)
+
+    def _kwargs(self, request: Request) -> dict[str, Any]:
+        # kr8s joins base, version and url with "/"; split off the last segment so that the
+        # path comes out exactly as given, without a trailing slash.
+        base, _, last = request.path.rpartition("/")
+        kwargs: dict[str, Any] = {
+            "method": request.method,
+            "version": "",
+            "base": base,
+            "url": last,
+            "raise_for_status": False,
+            "params": dict(request.params),
+            "timeout": httpx.Timeout(request.timeout, connect=min(request.timeout, 10.0)),
+        }
+        if request.body is not None:
+            kwargs["content"] = request.body
+            kwargs["headers"] = {"content-type": request.content_type}
+        return kwargs
+
+    async def request(self, request: Request) -> Response:
+        try:
+            async with self._api.call_api(**self._kwargs(request)) as response:
+                body = response.content
+                return Response(
+                    status=response.status_code,
+                    body=body,
+                    retry_after=response.headers.get("retry-after"),
+                )
+        except (httpx.TransportError, kr8s.APITimeoutError) as error:
+            raise _errors.Retryable(
+                "request to the API server failed", reason=type(error).__name__
+            ) from error
+
+    @contextlib.asynccontextmanager
+    async def stream(self, request: Request) -> AsyncIterator[Stream]:
+        try:
+            async with self._api.call_api(stream=True, **self._kwargs(request)) as response:
+                yield _Kr8sStream(response)
+        except (httpx.TransportError, kr8s.APITimeoutError) as error:
+            raise _errors.Retryable("watch request failed", reason=type(error).__name__) from error

@@ -1,0 +1,127 @@
+"""The Mutating/ValidatingWebhookConfigurations that route reviews to hpa's handlers.
+
+One source for the manifests, for ``caBundle`` injection (which must find these names) and for
+registering the webhook with a test API server by URL. Pod webhooks fail closed (a pod admitted
+while hpa is down would run without its host port, or with one nobody granted) and are limited
+to managed namespaces by ``namespaceSelector``; the custom resource webhook fails open, because
+the CRDs' CEL rules hold the same invariants in the API server and an hpa outage must not block
+hpa's own writes.
+"""
+
+import base64
+from typing import Any, Final
+
+import msgspec
+
+from hpa import api
+from hpa.webhook import _admission as admission
+from hpa.webhook import _selectors as selectors
+
+MUTATING_NAME: Final = "hpa-mutating"
+VALIDATING_NAME: Final = "hpa-validating"
+TIMEOUT_SECONDS: Final = 10
+
+
+def _client_config(
+    path: str, *, service: str, namespace: str, port: int, url: str, ca_bundle: bytes
+) -> dict[str, Any]:
+    config: dict[str, Any]
+    if url:
+        config = {"url": url.rstrip("/") + path}
+    else:
+        config = {"service": {"name": service, "namespace": namespace, "path": path, "port": port}}
+    if ca_bundle:
+        config["caBundle"] = base64.b64encode(ca_bundle).decode()
+    return config
+
+
+def webhook_configurations(
+    *,
+    service: str = "hpa-webhook",
+    namespace: str = "hpa",
+    port: int = 443,
+    url: str = "",
+    ca_bundle: bytes = b"",
+    namespace_selector: selectors.LabelSelector = selectors.DEFAULT_NAMESPACE_SELECTOR,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The mutating and the validating configuration, as API objects.
+
+    Args:
+        service: the Service in front of the admission server.
+        namespace: the Service's namespace.
+        port: the Service's port.
+        url: call this base URL instead of the Service (e.g. ``https://127.0.0.1:9443``).
+        ca_bundle: the PEM CA bundle the API server verifies the server with.
+        namespace_selector: the namespaces whose pods the pod webhooks see.
+    """
+
+    def client(path: str) -> dict[str, Any]:
+        return _client_config(
+            path, service=service, namespace=namespace, port=port, url=url, ca_bundle=ca_bundle
+        )
+
+    selector = msgspec.to_builtins(namespace_selector)
+    common = {
+        "admissionReviewVersions": ["v1"],
+        "sideEffects": "None",
+        "timeoutSeconds": TIMEOUT_SECONDS,
+        "matchPolicy": "Equivalent",
+    }
+    mutating = {
+        "apiVersion": "admissionregistration.k8s.io/v1",
+        "kind": "MutatingWebhookConfiguration",
+        "metadata": {"name": MUTATING_NAME},
+        "webhooks": [
+            {
+                "name": f"mutate-pods.{api.GROUP}",
+                "clientConfig": client(admission.PATH_MUTATE_PODS),
+                "rules": [_rule("", "v1", ["pods"], ["CREATE"])],
+                "namespaceSelector": selector,
+                "failurePolicy": "Fail",
+                "reinvocationPolicy": "IfNeeded",
+                **common,
+            }
+        ],
+    }
+    validating = {
+        "apiVersion": "admissionregistration.k8s.io/v1",
+        "kind": "ValidatingWebhookConfiguration",
+        "metadata": {"name": VALIDATING_NAME},
+        "webhooks": [
+            {
+                "name": f"validate-pods.{api.GROUP}",
+                "clientConfig": client(admission.PATH_VALIDATE_PODS),
+                "rules": [
+                    _rule("", "v1", ["pods", "pods/ephemeralcontainers"], ["CREATE", "UPDATE"])
+                ],
+                "namespaceSelector": selector,
+                "failurePolicy": "Fail",
+                **common,
+            },
+            {
+                "name": f"validate-resources.{api.GROUP}",
+                "clientConfig": client(admission.PATH_VALIDATE_RESOURCES),
+                "rules": [
+                    _rule(
+                        api.GROUP,
+                        api.VERSION,
+                        [api.PLURAL_CLASS, api.PLURAL_CLAIM, api.PLURAL_HOSTPORT],
+                        ["CREATE", "UPDATE"],
+                    )
+                ],
+                "failurePolicy": "Ignore",
+                **common,
+            },
+        ],
+    }
+    return mutating, validating
+
+
+def _rule(group: str, version: str, resources: list[str], operations: list[str]) -> dict[str, Any]:
+    return {
+        "apiGroups": [group],
+        "apiVersions": [version],
+        "resources": resources,
+        "operations": operations,
+        "scope": "*",
+    }

@@ -1,0 +1,50 @@
+"""The metrics server: ``/metrics`` on :8080, the Prometheus exposition of hpa's registry."""
+
+from typing import Final
+
+import anyio
+import anyio.abc
+from aiohttp import web
+
+from hpa import observability
+from hpa.webhook import _serving as serving
+
+DEFAULT_PORT: Final = 8080
+
+
+class MetricsServer:
+    """Serves ``/metrics``."""
+
+    def __init__(self, *, host: str = "0.0.0.0", port: int = DEFAULT_PORT) -> None:
+        """Args:
+        host: the address to bind.
+        port: the port to bind; 0 picks a free one.
+        """
+        self._host = host
+        self._port = port
+
+    def app(self) -> web.Application:
+        """The aiohttp application."""
+        app = web.Application()
+        app.router.add_get("/metrics", _metrics)
+        return app
+
+    async def run(
+        self, *, task_status: anyio.abc.TaskStatus[int] = anyio.TASK_STATUS_IGNORED
+    ) -> None:
+        """Serve until cancelled; reports the bound port."""
+        await serving.serve(
+            self.app(),
+            name="metrics",
+            host=self._host,
+            port=self._port,
+            task_status=task_status,
+            shutdown_timeout=1.0,
+        )
+
+
+async def _metrics(request: web.Request) -> web.Response:
+    body, content_type = observability.metrics_text()
+    response = web.Response(body=body)
+    response.headers["Content-Type"] = content_type
+    return response

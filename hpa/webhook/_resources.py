@@ -1,0 +1,297 @@
+"""The validating webhook of hpa's own kinds: HostPortClass, HostPortClaim and HostPort.
+
+The CRDs' schemas and CEL rules already hold most invariants in the API server (so they hold
+while the webhook is down); this webhook repeats them with messages that name the field and the
+fix, and adds what CEL cannot see: a class's pools against other classes (allowed, answered
+with a warning naming the other class) and a claim's class existing (a warning too).
+
+Objects are decoded into loose projections (every field optional, no bounds), not the
+``hpa.api`` types, so that an out-of-range value is reported by these checks in words rather
+than as a decoding error.
+"""
+
+from collections.abc import Iterable
+from typing import Final, TypeVar
+
+import msgspec
+
+from hpa import api
+from hpa.webhook import _errors as errors
+from hpa.webhook import _handling as handling
+from hpa.webhook import _readers as readers
+from hpa.webhook import _responses as responses
+from hpa.webhook import _reviews as reviews
+
+#: The API server keeps warnings short; more than this many overlaps are summarised.
+MAX_WARNINGS: Final = 10
+
+
+class _Wire(msgspec.Struct, frozen=True, kw_only=True, rename="camel", omit_defaults=True):
+    """Base of the loose projections."""
+
+
+class _Meta(_Wire, frozen=True, kw_only=True):
+    name: str = ""
+
+
+class _Pool(_Wire, frozen=True, kw_only=True):
+    start: int = 0
+    end: int = 0
+
+    def __str__(self) -> str:
+        return f"{self.start}-{self.end}"
+
+
+class _ClassSpec(_Wire, frozen=True, kw_only=True):
+    pools: tuple[_Pool, ...] = ()
+
+
+class _Class(_Wire, frozen=True, kw_only=True):
+    metadata: _Meta = _Meta()
+    spec: _ClassSpec = _ClassSpec()
+
+
+class _ClaimSpec(_Wire, frozen=True, kw_only=True):
+    host_port_class_name: str = ""
+    host_port_name: str = ""
+
+
+class _Claim(_Wire, frozen=True, kw_only=True):
+    metadata: _Meta = _Meta()
+    spec: _ClaimSpec = _ClaimSpec()
+
+
+class _ClaimRef(_Wire, frozen=True, kw_only=True):
+    namespace: str = ""
+    name: str = ""
+    uid: str = ""
+
+
+class _HostPortSpec(_Wire, frozen=True, kw_only=True):
+    host_port_class_name: str = ""
+    port: int = 0
+    claim_ref: _ClaimRef | None = None
+
+
+class _HostPort(_Wire, frozen=True, kw_only=True):
+    metadata: _Meta = _Meta()
+    spec: _HostPortSpec = _HostPortSpec()
+
+
+_Problems = list[responses.Problem]
+_T = TypeVar("_T")
+
+
+class ResourceValidator:
+    """Handler of ``/validate-hostport-rmb938-com`` (hpa's kinds, CREATE and UPDATE)."""
+
+    def __init__(self, *, classes: readers.ClassReader) -> None:
+        self._classes = classes
+
+    async def __call__(self, request: reviews.AdmissionRequest, /) -> reviews.AdmissionResponse:
+        """Allow the object (perhaps with warnings), or deny naming each invalid field."""
+        if request.operation not in (reviews.CREATE, reviews.UPDATE) or request.sub_resource:
+            return responses.allowed()
+        if request.resource.group != api.GROUP:
+            return responses.allowed()
+        warnings: list[str] = []
+        plural = request.resource.resource
+        if plural == api.PLURAL_CLASS:
+            new_class, _ = _objects(request, _Class)
+            problems = _check_class(new_class)
+            warnings = _class_warnings(new_class, self._classes.classes())
+        elif plural == api.PLURAL_CLAIM:
+            new_claim, old_claim = _objects(request, _Claim)
+            problems = _check_claim(new_claim, old_claim)
+            warnings = self._claim_warnings(new_claim)
+        elif plural == api.PLURAL_HOSTPORT:
+            new_hostport, old_hostport = _objects(request, _HostPort)
+            problems = _check_hostport(new_hostport, old_hostport, name=request.name)
+        else:
+            return responses.allowed()
+        if problems:
+            return responses.denied_for(
+                problems, code=422, reason=responses.REASON_INVALID, warnings=warnings
+            )
+        return responses.allowed(warnings=warnings)
+
+    def _claim_warnings(self, claim: _Claim) -> list[str]:
+        name = claim.spec.host_port_class_name
+        if not name or any(c.metadata.name == name for c in self._classes.classes()):
+            return []
+        return [
+            f"spec.hostPortClassName: HostPortClass {name!r} does not exist (yet); the claim "
+            "stays Pending until it does"
+        ]
+
+
+def _objects(request: reviews.AdmissionRequest, type_: type[_T]) -> tuple[_T, _T | None]:
+    new = handling.decode_object(request.object, type_)
+    if new is None:
+        raise errors.BadObject("request.object is missing")
+    old = None
+    if request.operation == reviews.UPDATE:
+        old = handling.decode_object(request.old_object, type_, what="oldObject")
+    return new, old
+
+
+def _port_problem(field: str, port: int) -> responses.Problem | None:
+    if api.PORT_MIN <= port <= api.PORT_MAX:
+        return None
+    return responses.Problem(
+        field=field,
+        message=f"{port} is outside {api.PORT_MIN}-{api.PORT_MAX}; use a port in that range",
+    )
+
+
+def _check_class(obj: _Class) -> _Problems:
+    pools = obj.spec.pools
+    if not pools:
+        return [
+            responses.Problem(
+                field="spec.pools",
+                message="a class needs at least one pool, e.g. [{start: 9000, end: 9500}]",
+            )
+        ]
+    problems: _Problems = []
+    for i, pool in enumerate(pools):
+        for bound in ("start", "end"):
+            problem = _port_problem(f"spec.pools[{i}].{bound}", getattr(pool, bound))
+            if problem is not None:
+                problems.append(problem)
+        if pool.start > pool.end:
+            problems.append(
+                responses.Problem(
+                    field=f"spec.pools[{i}]",
+                    message=f"start {pool.start} is greater than end {pool.end}; swap them",
+                )
+            )
+    if len(pools) > api.MAX_POOLS:
+        problems.append(
+            responses.Problem(
+                field="spec.pools",
+                message=f"has {len(pools)} pools, at most {api.MAX_POOLS} are allowed; merge "
+                "adjacent pools",
+            )
+        )
+    return problems or _overlaps_inside(pools)
+
+
+def _overlaps_inside(pools: tuple[_Pool, ...]) -> _Problems:
+    """Each pool that overlaps an earlier-starting one, in O(n log n)."""
+    problems: _Problems = []
+    order = sorted(range(len(pools)), key=lambda i: (pools[i].start, pools[i].end))
+    reach = order[0]  # the pool reaching furthest among those seen so far
+    for i in order[1:]:
+        if pools[i].start <= pools[reach].end:
+            first, second = sorted((reach, i))
+            problems.append(
+                responses.Problem(
+                    field=f"spec.pools[{second}]",
+                    message=f"{pools[second]} overlaps spec.pools[{first}] {pools[first]}; "
+                    "pools of one class must not overlap, merge or split them",
+                )
+            )
+        if pools[i].end > pools[reach].end:
+            reach = i
+    return problems
+
+
+def _class_warnings(obj: _Class, others: Iterable[api.HostPortClass]) -> list[str]:
+    """One warning per pool overlapping a pool of another class."""
+    warnings: list[str] = []
+    for other in sorted(others, key=lambda c: c.metadata.name):
+        if other.metadata.name == obj.metadata.name:
+            continue
+        for i, pool in enumerate(obj.spec.pools):
+            for theirs in other.spec.pools:
+                if pool.start <= theirs.end and theirs.start <= pool.end:
+                    warnings.append(
+                        f"spec.pools[{i}]: {pool} overlaps pool {theirs.start}-{theirs.end} of "
+                        f"HostPortClass {other.metadata.name!r}; the classes share those ports"
+                    )
+    if len(warnings) > MAX_WARNINGS:
+        extra = len(warnings) - MAX_WARNINGS + 1
+        warnings = [*warnings[: MAX_WARNINGS - 1], f"and {extra} more overlaps with other classes"]
+    return warnings
+
+
+def _immutable(field: str, new: object, old: object, *, kind: str) -> responses.Problem:
+    return responses.Problem(
+        field=field,
+        message=f"is immutable (was {old!r}, now {new!r}); delete and re-create the {kind}",
+    )
+
+
+def _check_claim(obj: _Claim, old: _Claim | None) -> _Problems:
+    problems: _Problems = []
+    spec = obj.spec
+    if not spec.host_port_class_name:
+        problems.append(
+            responses.Problem(
+                field="spec.hostPortClassName",
+                message="is required; name the HostPortClass to take a port from "
+                "(kubectl get hostportclasses)",
+            )
+        )
+    if old is None:
+        return problems
+    if spec.host_port_class_name != old.spec.host_port_class_name:
+        problems.append(
+            _immutable(
+                "spec.hostPortClassName",
+                spec.host_port_class_name,
+                old.spec.host_port_class_name,
+                kind="HostPortClaim",
+            )
+        )
+    if old.spec.host_port_name and spec.host_port_name != old.spec.host_port_name:
+        problems.append(
+            responses.Problem(
+                field="spec.hostPortName",
+                message=f"is set once, when the claim is bound, and never changes (was "
+                f"{old.spec.host_port_name!r}, now {spec.host_port_name!r})",
+            )
+        )
+    return problems
+
+
+def _check_hostport(obj: _HostPort, old: _HostPort | None, *, name: str) -> _Problems:
+    problems: _Problems = []
+    spec = obj.spec
+    if not spec.host_port_class_name:
+        problems.append(
+            responses.Problem(
+                field="spec.hostPortClassName", message="is required; name the port's class"
+            )
+        )
+    port_problem = _port_problem("spec.port", spec.port)
+    if port_problem is not None:
+        problems.append(port_problem)
+    else:
+        expected = api.hostport_name(spec.port)
+        actual = obj.metadata.name or name
+        if actual != expected:
+            problems.append(
+                responses.Problem(
+                    field="metadata.name",
+                    message=f"must be {expected} for spec.port {spec.port} (a HostPort is "
+                    f"named after its port); name it {expected}",
+                )
+            )
+    if old is None:
+        return problems
+    for field, new_value, old_value in (
+        ("spec.hostPortClassName", spec.host_port_class_name, old.spec.host_port_class_name),
+        ("spec.port", spec.port, old.spec.port),
+    ):
+        if new_value != old_value:
+            problems.append(_immutable(field, new_value, old_value, kind="HostPort"))
+    if old.spec.claim_ref is not None and spec.claim_ref != old.spec.claim_ref:
+        problems.append(
+            responses.Problem(
+                field="spec.claimRef",
+                message="is set once and never changes; delete the HostPort to free the port",
+            )
+        )
+    return problems

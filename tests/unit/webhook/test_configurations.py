@@ -1,0 +1,27 @@
+"""The webhook configurations hpa registers."""
+
+import base64
+
+from hpa import api, webhook
+
+
+def test_configurations_route_to_service_paths() -> None:
+    """By default the configurations call the Service at hpa's paths, pods fail closed."""
+    mutating, validating = webhook.webhook_configurations(ca_bundle=b"PEM")
+    [mutate] = mutating["webhooks"]
+    assert mutate["clientConfig"]["service"]["path"] == webhook.PATH_MUTATE_PODS
+    assert base64.b64decode(mutate["clientConfig"]["caBundle"]) == b"PEM"
+    assert mutate["failurePolicy"] == "Fail"
+    assert mutate["namespaceSelector"] == {
+        "matchLabels": {api.NAMESPACE_LABEL: api.NAMESPACE_LABEL_VALUE}
+    }
+    pods, resources = validating["webhooks"]
+    assert pods["rules"][0]["resources"] == ["pods", "pods/ephemeralcontainers"]
+    assert resources["failurePolicy"] == "Ignore"
+    assert "namespaceSelector" not in resources
+
+
+def test_configurations_by_url() -> None:
+    """A base URL (a test API server, a local run) replaces the Service."""
+    mutating, _ = webhook.webhook_configurations(url="https://127.0.0.1:9443/")
+    assert mutating["webhooks"][0]["clientConfig"] == {"url": "https://127.0.0.1:9443/mutate-pods"}

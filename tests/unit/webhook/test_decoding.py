@@ -1,0 +1,134 @@
+"""HTTP decoding of AdmissionReviews, on its own."""
+
+import json
+import pathlib
+from typing import Any
+
+import pytest
+
+from hpa import webhook
+from tests.unit.webhook import support
+
+REFERENCE = (
+    pathlib.Path(__file__).parents[3]
+    / ".."
+    / "shared"
+    / "reference"
+    / "admission.k8s.io.v1.AdmissionReview.json"
+)
+
+
+def test_kubernetes_round_trip_fixture_decodes() -> None:
+    """Kubernetes' own AdmissionReview fixture (every field filled) is accepted."""
+    if not REFERENCE.exists():
+        pytest.skip("the shared reference fixture is not beside the repository")
+    request = webhook.decode_review(REFERENCE.read_bytes())
+    assert request.uid == "uidValue"
+    assert request.sub_resource == "subResourceValue"
+    assert request.user_info.extra == {"extraKey": ("extraValue",)}
+    assert request.dry_run is True
+    assert json.loads(bytes(request.object))["kind"] == "CustomType"
+
+
+def test_unknown_fields_are_ignored() -> None:
+    """Fields this version does not know are skipped, at every level."""
+    body = support.review_body({"metadata": {"name": "p"}})
+    body["future"] = 1
+    body["request"]["newThing"] = {"x": [1]}
+    body["request"]["userInfo"]["more"] = True
+    assert webhook.decode_review(json.dumps(body).encode()).uid == "0f1e2d3c"
+
+
+def _without(key: str) -> dict[str, Any]:
+    body = support.review_body({})
+    del body[key]
+    return body
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        pytest.param(b"", "not an AdmissionReview", id="empty"),
+        pytest.param(b"{", "not an AdmissionReview", id="truncated-json"),
+        pytest.param(b"[]", "not an AdmissionReview", id="array"),
+        pytest.param(b"\xff\xfe", "not an AdmissionReview", id="not-utf8"),
+        pytest.param(
+            json.dumps({**support.review_body({}), "apiVersion": "admission.k8s.io/v1beta1"}),
+            "expected apiVersion admission.k8s.io/v1",
+            id="v1beta1",
+        ),
+        pytest.param(
+            json.dumps({**support.review_body({}), "kind": "Pod"}),
+            "and kind AdmissionReview",
+            id="wrong-kind",
+        ),
+        pytest.param(json.dumps(_without("request")), "has no request", id="no-request"),
+        pytest.param(
+            json.dumps(support.review_body({}, uid="")), "request has no uid", id="empty-uid"
+        ),
+        pytest.param(
+            json.dumps({**support.review_body({}), "request": {"uid": 5}}),
+            "Expected `str`, got `int` - at `$.request.uid`",
+            id="uid-not-a-string",
+        ),
+        pytest.param(
+            b" " * (webhook.MAX_BODY_BYTES + 1),
+            "larger than",
+            id="oversize",
+        ),
+    ],
+)
+def test_malformed_reviews_are_rejected(body: str | bytes, expected: str) -> None:
+    """Bodies that are no AdmissionReview v1 with a uid raise MalformedReview with a reason."""
+    raw = body.encode() if isinstance(body, str) else body
+    with pytest.raises(
+        webhook.MalformedReview, match=expected.replace("$", r"\$").replace("[", r"\[")
+    ):
+        webhook.decode_review(raw)
+
+
+def test_encoded_answer_echoes_uid_and_base64_patch() -> None:
+    """The answer carries the request's uid, apiVersion, kind and a base64 patch."""
+    from hpa.webhook import _patching as patching
+
+    response = webhook.patched([patching.add(1, "a/b")])
+    answer = json.loads(webhook.encode_review("abc", response))
+    assert answer["apiVersion"] == "admission.k8s.io/v1"
+    assert answer["kind"] == "AdmissionReview"
+    assert answer["response"]["uid"] == "abc"
+    assert answer["response"]["allowed"] is True
+    assert answer["response"]["patchType"] == "JSONPatch"
+    import base64
+
+    assert json.loads(base64.b64decode(answer["response"]["patch"])) == [
+        {"op": "add", "path": "/a~1b", "value": 1}
+    ]
+
+
+def test_denial_carries_code_message_and_causes() -> None:
+    """A denial's status has the code, the joined message and one cause per field."""
+    problems = [
+        webhook.Problem(field="spec.a", message="bad"),
+        webhook.Problem(field="spec.b", message="worse"),
+    ]
+    answer = json.loads(webhook.encode_review("u", webhook.denied_for(problems)))
+    status = answer["response"]["status"]
+    assert answer["response"]["allowed"] is False
+    assert status["code"] == 403
+    assert status["message"] == "spec.a: bad; spec.b: worse"
+    assert [c["field"] for c in status["details"]["causes"]] == ["spec.a", "spec.b"]
+
+
+@pytest.mark.parametrize(
+    ("token", "escaped"),
+    [
+        pytest.param("a/b", "a~1b", id="slash"),
+        pytest.param("a~b", "a~0b", id="tilde"),
+        pytest.param("~1", "~01", id="tilde-one-stays-literal"),
+    ],
+)
+def test_pointer_escaping(token: str, escaped: str) -> None:
+    """JSON pointer tokens escape ``~`` before ``/`` (RFC 6901)."""
+    from hpa.webhook import _patching as patching
+
+    assert patching.pointer("metadata", token) == f"/metadata/{escaped}"
