@@ -13,8 +13,6 @@ from typing import Any
 
 import anyio
 
-from hpa import sandbox
-
 Alongside = Callable[[pathlib.Path], Coroutine[Any, Any, None]]
 
 
@@ -25,6 +23,9 @@ async def run(
     alongside: Alongside | None = None,
 ) -> None:
     """Serve until SIGINT/SIGTERM; run ``alongside(kubeconfig)`` meanwhile if given."""
+    # Imported here: the sandbox needs the optional "sandbox" extra, `hpa run` must not.
+    from hpa import sandbox
+
     async with sandbox.Sandbox(port=port) as server:
         await server.install_crds()
         path = server.write_kubeconfig(kubeconfig)
