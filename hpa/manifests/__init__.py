@@ -8,7 +8,6 @@ PodDisruptionBudget, webhook configurations and the cert-manager overlay.
 from hpa.manifests._install import (
     DEFAULT_IMAGE,
     DEFAULT_NAMESPACE,
-    WEBHOOK_PATHS,
     Options,
     install_documents,
 )
@@ -17,7 +16,6 @@ from hpa.manifests._kustomize import kustomize_files, render_yaml
 __all__ = [
     "DEFAULT_IMAGE",
     "DEFAULT_NAMESPACE",
-    "WEBHOOK_PATHS",
     "Options",
     "install_documents",
     "kustomize_files",

@@ -5,28 +5,24 @@ lives in hpa's own namespace (the Lease, the certificate Secret) is granted by a
 narrowed by ``resourceNames`` wherever Kubernetes allows it (never for ``create``).
 """
 
+import importlib.resources
 from typing import Any, Final
 
 import msgspec
+import yaml
 
-from hpa import api
+from hpa import api, webhook
 
 DEFAULT_NAMESPACE: Final = "hpa-system"
 DEFAULT_IMAGE: Final = "hpa:0.1.0"
 NAME: Final = "hpa"
 LEASE_NAME: Final = "hpa-leader"
-CERT_SECRET: Final = "hpa-webhook-tls"
+SERVICE: Final = "hpa-webhook"
+CERT_SECRET: Final = webhook.DEFAULT_SECRET_NAME
 
-WEBHOOK_PORT: Final = 9443
+WEBHOOK_PORT: Final = webhook.DEFAULT_PORT
 METRICS_PORT: Final = 8080
 HEALTH_PORT: Final = 8081
-
-#: The admission endpoints the webhook serves, by what they admit.
-WEBHOOK_PATHS: Final = {
-    "mutate-pods": "/mutate-pods",
-    "validate-pods": "/validate-pods",
-    "validate-resources": "/validate-hostport-rmb938-com",
-}
 
 _LABELS: Final = {"app.kubernetes.io/name": NAME, "app.kubernetes.io/part-of": NAME}
 _SELECTOR: Final = {"app.kubernetes.io/name": NAME}
@@ -56,8 +52,8 @@ def install_documents(options: Options | None = None) -> list[Document]:
         _service(options),
         _deployment(options),
         _pod_disruption_budget(options),
-        _mutating_webhooks(options),
-        _validating_webhooks(options),
+        *_webhook_configurations(options),
+        *_policies(options),
     ]
 
 
@@ -103,7 +99,7 @@ def _rbac(options: Options) -> list[Document]:
             ["admissionregistration.k8s.io"],
             ["mutatingwebhookconfigurations", "validatingwebhookconfigurations"],
             ["patch", "update"],
-            resourceNames=[NAME],
+            resourceNames=[webhook.MUTATING_NAME, webhook.VALIDATING_NAME],
         ),
     ]
     namespace_rules = [
@@ -148,7 +144,7 @@ def _rbac(options: Options) -> list[Document]:
 
 def _service(options: Options) -> Document:
     return {
-        **_meta("v1", "Service", options),
+        **_meta("v1", "Service", options, name=SERVICE),
         "spec": {
             "selector": dict(_SELECTOR),
             "ports": [
@@ -176,7 +172,6 @@ def _container(options: Options) -> Document:
         "args": ["run"],
         "env": [
             _field_env("HPA_NAMESPACE", "metadata.namespace"),
-            _field_env("HPA_POD_NAME", "metadata.name"),
             {"name": "HPA_LOG_FORMAT", "value": "json"},
         ],
         "ports": [
@@ -247,112 +242,45 @@ def _pod_disruption_budget(options: Options) -> Document:
     }
 
 
-def _client_config(options: Options, path: str) -> Document:
-    # caBundle is written by hpa itself at start-up (or by cert-manager's CA injector).
-    return {"service": {"namespace": options.namespace, "name": NAME, "path": path, "port": 443}}
-
-
-def _managed_namespaces(options: Options) -> Document:
+def _managed_namespaces(options: Options) -> webhook.LabelSelector:
     """Namespaces labelled for hpa, never hpa's own nor kube-system."""
-    return {
-        "matchExpressions": [
-            {
-                "key": options.namespace_label,
-                "operator": "In",
-                "values": [options.namespace_label_value],
-            },
-            {
-                "key": "kubernetes.io/metadata.name",
-                "operator": "NotIn",
-                "values": [options.namespace, "kube-system"],
-            },
-        ]
-    }
-
-
-def _webhook(
-    options: Options, *, name: str, path: str, rules: list[Document], pods: bool
-) -> Document:
-    hook: Document = {
-        "name": name,
-        "admissionReviewVersions": ["v1"],
-        "sideEffects": "None",
-        "failurePolicy": "Fail",
-        "timeoutSeconds": 5,
-        "clientConfig": _client_config(options, path),
-        "rules": rules,
-    }
-    if pods:
-        hook["namespaceSelector"] = _managed_namespaces(options)
-    return hook
-
-
-def _mutating_webhooks(options: Options) -> Document:
-    pods = [
-        {
-            "apiGroups": [""],
-            "apiVersions": ["v1"],
-            "operations": ["CREATE"],
-            "resources": ["pods"],
-            "scope": "Namespaced",
-        }
-    ]
-    return {
-        "apiVersion": "admissionregistration.k8s.io/v1",
-        "kind": "MutatingWebhookConfiguration",
-        "metadata": _metadata(NAME, None),
-        "webhooks": [
-            {
-                **_webhook(
-                    options,
-                    name=f"pods.mutate.{api.GROUP}",
-                    path=WEBHOOK_PATHS["mutate-pods"],
-                    rules=pods,
-                    pods=True,
-                ),
-                "reinvocationPolicy": "IfNeeded",
-            }
-        ],
-    }
-
-
-def _validating_webhooks(options: Options) -> Document:
-    pods = [
-        {
-            "apiGroups": [""],
-            "apiVersions": ["v1"],
-            "operations": ["CREATE", "UPDATE"],
-            "resources": ["pods", "pods/ephemeralcontainers"],
-            "scope": "Namespaced",
-        }
-    ]
-    resources = [
-        {
-            "apiGroups": [api.GROUP],
-            "apiVersions": [api.VERSION],
-            "operations": ["CREATE", "UPDATE"],
-            "resources": [api.PLURAL_CLASS, api.PLURAL_CLAIM, api.PLURAL_HOSTPORT],
-            "scope": "*",
-        }
-    ]
-    return {
-        "apiVersion": "admissionregistration.k8s.io/v1",
-        "kind": "ValidatingWebhookConfiguration",
-        "metadata": _metadata(NAME, None),
-        "webhooks": [
-            _webhook(
-                options,
-                name=f"pods.validate.{api.GROUP}",
-                path=WEBHOOK_PATHS["validate-pods"],
-                rules=pods,
-                pods=True,
+    return webhook.LabelSelector(
+        match_labels={options.namespace_label: options.namespace_label_value},
+        match_expressions=(
+            webhook.Requirement(
+                key="kubernetes.io/metadata.name",
+                operator="NotIn",
+                values=(options.namespace, "kube-system"),
             ),
-            _webhook(
-                options,
-                name=f"resources.validate.{api.GROUP}",
-                path=WEBHOOK_PATHS["validate-resources"],
-                rules=resources,
-                pods=False,
-            ),
-        ],
-    }
+        ),
+    )
+
+
+def _webhook_configurations(options: Options) -> list[Document]:
+    """The webhook's own configurations; hpa writes their caBundle when it starts."""
+    configurations = webhook.webhook_configurations(
+        service=SERVICE,
+        namespace=options.namespace,
+        namespace_selector=_managed_namespaces(options),
+    )
+    for configuration in configurations:
+        configuration["metadata"]["labels"] = dict(_LABELS)
+    return list(configurations)
+
+
+def _policies(options: Options) -> list[Document]:
+    """The ValidatingAdmissionPolicies for the checks that need no other object (CEL in the
+    API server, see docs/admission.md), bound to the managed namespaces."""
+    files = importlib.resources.files(__package__).joinpath("policies")
+    documents = [
+        d
+        for f in sorted(files.iterdir(), key=lambda f: f.name)
+        if f.name.endswith(".yaml")
+        for d in yaml.safe_load_all(f.read_text())
+        if d
+    ]
+    selector = msgspec.json.decode(msgspec.json.encode(_managed_namespaces(options)))
+    for document in documents:
+        if document["kind"] == "ValidatingAdmissionPolicyBinding":
+            document["spec"]["matchResources"]["namespaceSelector"] = selector
+    return documents

@@ -8,6 +8,7 @@ from typing import Any, Final
 
 import yaml
 
+from hpa import webhook
 from hpa.manifests import _install
 
 CERT_MANAGER_SECRET: Final = "hpa-webhook-cert-manager"
@@ -25,6 +26,8 @@ _FILES_BY_KIND: Final = {
     "PodDisruptionBudget": "pdb.yaml",
     "MutatingWebhookConfiguration": "webhooks.yaml",
     "ValidatingWebhookConfiguration": "webhooks.yaml",
+    "ValidatingAdmissionPolicy": "policies.yaml",
+    "ValidatingAdmissionPolicyBinding": "policies.yaml",
 }
 
 
@@ -67,7 +70,7 @@ def _kustomization(resources: list[str], **extra: Any) -> str:
 def _cert_manager_overlay() -> dict[str, str]:
     """Serving certificate from cert-manager instead of hpa's own CA."""
     namespace = _install.DEFAULT_NAMESPACE
-    service = f"{_install.NAME}.{namespace}.svc"
+    service = f"{_install.SERVICE}.{namespace}.svc"
     issuer = {
         "apiVersion": "cert-manager.io/v1",
         "kind": "Issuer",
@@ -114,10 +117,11 @@ def _cert_manager_overlay() -> dict[str, str]:
             "patch": render_yaml(deployment_patch),
         }
     ]
-    for kind in ("MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"):
-        patches.append(
-            {"target": {"kind": kind, "name": _install.NAME}, "patch": render_yaml(inject)}
-        )
+    for kind, name in (
+        ("MutatingWebhookConfiguration", webhook.MUTATING_NAME),
+        ("ValidatingWebhookConfiguration", webhook.VALIDATING_NAME),
+    ):
+        patches.append({"target": {"kind": kind, "name": name}, "patch": render_yaml(inject)})
     return {
         "overlays/cert-manager/kustomization.yaml": _kustomization(
             ["../../base", "certificate.yaml"], patches=patches

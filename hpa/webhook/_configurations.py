@@ -60,7 +60,7 @@ def webhook_configurations(
             path, service=service, namespace=namespace, port=port, url=url, ca_bundle=ca_bundle
         )
 
-    selector = msgspec.to_builtins(namespace_selector)
+    selector = msgspec.json.decode(msgspec.json.encode(namespace_selector))  # lists, not tuples
     common = {
         "admissionReviewVersions": ["v1"],
         "sideEffects": "None",

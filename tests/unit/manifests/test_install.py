@@ -10,7 +10,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from hpa import cli, manifests
+from hpa import cli, manifests, webhook
 
 DOCUMENTS = manifests.install_documents()
 KUBECTL = shutil.which("kubectl")
@@ -64,8 +64,11 @@ def test_cert_manager_overlay_builds(repo_root: pathlib.Path) -> None:
     deployment = built[("Deployment", "hpa-system", "hpa")]
     container = deployment["spec"]["template"]["spec"]["containers"][0]
     assert any(arg.startswith("--cert-dir=") for arg in container["args"])
-    for kind in ("MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"):
-        annotations = built[(kind, "", "hpa")]["metadata"]["annotations"]
+    for kind, name in (
+        ("MutatingWebhookConfiguration", webhook.MUTATING_NAME),
+        ("ValidatingWebhookConfiguration", webhook.VALIDATING_NAME),
+    ):
+        annotations = built[(kind, "", name)]["metadata"]["annotations"]
         assert annotations["cert-manager.io/inject-ca-from"] == "hpa-system/hpa-webhook"
 
 
@@ -118,17 +121,24 @@ def test_rbac_is_least_privilege() -> None:
             assert rule["resourceNames"], f"{rule} is not narrowed by name"
 
 
-def test_pod_webhooks_skip_system_namespaces() -> None:
-    """Pod webhooks act on labelled namespaces only, never hpa's own or kube-system."""
-    for kind in ("MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"):
-        for hook in _by_kind(kind)["webhooks"]:
-            if "pods" not in hook["rules"][0]["resources"]:
-                continue
-            expressions = hook["namespaceSelector"]["matchExpressions"]
-            assert {
-                "key": "hostport.rmb938.com",
-                "operator": "In",
-                "values": ["true"],
-            } in expressions
-            (excluded,) = (e for e in expressions if e["operator"] == "NotIn")
-            assert set(excluded["values"]) == {"hpa-system", "kube-system"}
+def _pod_selectors() -> list[dict[str, Any]]:
+    selectors = [
+        hook["namespaceSelector"]
+        for kind in ("MutatingWebhookConfiguration", "ValidatingWebhookConfiguration")
+        for hook in _by_kind(kind)["webhooks"]
+        if "pods" in hook["rules"][0]["resources"]
+    ]
+    bindings = [d for d in DOCUMENTS if d["kind"] == "ValidatingAdmissionPolicyBinding"]
+    return selectors + [b["spec"]["matchResources"]["namespaceSelector"] for b in bindings]
+
+
+def test_pod_admission_skips_system_namespaces() -> None:
+    """Pod webhooks and policies act on labelled namespaces only, never hpa's own or
+    kube-system."""
+    selectors = _pod_selectors()
+    assert len(selectors) == 4  # mutate, validate, and two policy bindings
+    for selector in selectors:
+        assert selector["matchLabels"] == {"hostport.rmb938.com": "true"}
+        (excluded,) = selector["matchExpressions"]
+        assert excluded["operator"] == "NotIn"
+        assert set(excluded["values"]) == {"hpa-system", "kube-system"}
