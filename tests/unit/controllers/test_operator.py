@@ -27,6 +27,16 @@ def _bound(fake: kubefake.FakeApi) -> list[Obj]:
     return [c for c in fake.items(api.PLURAL_CLAIM) if c.get("status", {}).get("phase") == "Bound"]
 
 
+def _pending(fake: kubefake.FakeApi) -> list[Obj]:
+    return [
+        c for c in fake.items(api.PLURAL_CLAIM) if c.get("status", {}).get("phase") == "Pending"
+    ]
+
+
+def _finalizers(fake: kubefake.FakeApi, plural: str, name: str) -> list[str]:
+    return list((fake.get(plural, name) or {}).get("metadata", {}).get("finalizers", []))
+
+
 def _assert_unique_and_consistent(fake: kubefake.FakeApi) -> None:
     """Every port is held by one HostPort, bound to one live claim, and nothing is orphaned."""
     hostports = fake.items(api.PLURAL_HOSTPORT)
@@ -94,24 +104,8 @@ async def test_full_class_leaves_claims_pending(fake: kubefake.FakeApi, operator
         fake.put(api.PLURAL_CLAIM, claim(name, class_name="tiny"))
     async with operator():
         await eventually(lambda: fake.count(api.PLURAL_CLAIM, api.PHASE_BOUND) == 2)
-        pending = await eventually(
-            lambda: (
-                [
-                    c
-                    for c in fake.items(api.PLURAL_CLAIM)
-                    if c.get("status", {}).get("phase") == "Pending"
-                ]
-                if len(
-                    [
-                        c
-                        for c in fake.items(api.PLURAL_CLAIM)
-                        if c.get("status", {}).get("phase") == "Pending"
-                    ]
-                )
-                == 2
-                else None
-            )
-        )
+        await eventually(lambda: len(_pending(fake)) == 2)
+        pending = _pending(fake)
         for waiting in pending:
             bound_condition = next(
                 c for c in waiting["status"]["conditions"] if c["type"] == "Bound"
