@@ -1,40 +1,42 @@
-"""``hpa manifests``: write the generated manifests (the CRDs) as YAML."""
+"""``hpa manifests``: print the whole install as one YAML stream, or write the kustomize tree."""
 
 import argparse
 import pathlib
-from typing import Any
+import sys
 
-import yaml
-
-from hpa import api
+from hpa import manifests
 
 
-def render_yaml(document: Any) -> str:
-    """One manifest as YAML, keys in the order the code gives them."""
-    return yaml.safe_dump(document, sort_keys=False, width=100)
-
-
-def crd_files() -> dict[str, str]:
-    """File name → YAML text of every generated CRD."""
-    return {
-        f"{crd['spec']['names']['plural']}.yaml": render_yaml(crd)
-        for crd in api.custom_resource_definitions()
-    }
-
-
-def _write_crds(args: argparse.Namespace) -> int:
-    out = pathlib.Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    for name, text in crd_files().items():
-        (out / name).write_text(text)
-        print(out / name)
+def _render(args: argparse.Namespace) -> int:
+    if args.write:
+        root = pathlib.Path(args.write)
+        for name, text in manifests.kustomize_files().items():
+            path = root / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+            print(path)
+        return 0
+    options = manifests.Options(namespace=args.namespace, image=args.image, replicas=args.replicas)
+    sys.stdout.write(manifests.render_yaml(*manifests.install_documents(options)))
     return 0
 
 
 def add_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     """Register ``hpa manifests``."""
-    parser = commands.add_parser("manifests", help="render hpa's manifests")
-    kinds = parser.add_subparsers(dest="what", required=True, metavar="WHAT")
-    crds = kinds.add_parser("crds", help="write the CustomResourceDefinitions")
-    crds.add_argument("--out", default="manifests/crds", help="directory (default: %(default)s)")
-    crds.set_defaults(handler=_write_crds)
+    parser = commands.add_parser(
+        "manifests",
+        help="print the install manifests (kubectl apply -f -)",
+        description="Print every object that installs hpa as one YAML stream, "
+        "or write the kustomize base and overlays with --write.",
+    )
+    parser.add_argument(
+        "--namespace", default=manifests.DEFAULT_NAMESPACE, help="default: %(default)s"
+    )
+    parser.add_argument("--image", default=manifests.DEFAULT_IMAGE, help="default: %(default)s")
+    parser.add_argument("--replicas", type=int, default=2, help="default: %(default)s")
+    parser.add_argument(
+        "--write",
+        metavar="DIR",
+        help="write the kustomize tree (base, CRDs, cert-manager overlay) under DIR instead",
+    )
+    parser.set_defaults(handler=_render)

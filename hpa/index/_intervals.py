@@ -46,74 +46,59 @@ class IntervalSet:
 
     def first(self) -> int | None:
         """The lowest integer in the set, or None if it is empty."""
-        return self._runs.peekitem(0)[0] if self._runs else None
+        return next(iter(self._runs), None)
 
     def add(self, start: int, end: int) -> None:
         """Add ``start..end``, merging with the runs it touches or overlaps."""
         if start > end:
             raise ValueError(f"empty range {start}..{end}")
-        runs = self._runs
-        # The run that starts at or before start-1 may touch or overlap the new range.
-        i = runs.bisect_right(start - 1) - 1
-        if i >= 0:
-            s, e = runs.peekitem(i)
-            if e >= start - 1:
-                start, end = s, max(end, e)
-                self._drop(s)
+        # The run starting at or before start-1 may touch or overlap the new range.
+        before = self._start_at_or_before(start - 1)
+        if before is not None and self._runs[before] >= start - 1:
+            start, end = before, max(end, self._runs[before])
+            self._drop(before)
         # Runs that start inside start..end+1 are swallowed.
-        while True:
-            j = runs.bisect_left(start)
-            if j == len(runs):
-                break
-            s, e = runs.peekitem(j)
-            if s > end + 1:
-                break
-            end = max(end, e)
+        for s in list(self._runs.irange(start, end + 1)):
+            end = max(end, self._runs[s])
             self._drop(s)
-        runs[start] = end
-        self._count += end - start + 1
+        self._put(start, end)
 
     def discard(self, start: int, end: int) -> None:
         """Remove ``start..end`` from the set, splitting runs where needed."""
         if start > end:
             raise ValueError(f"empty range {start}..{end}")
-        runs = self._runs
-        i = runs.bisect_right(start) - 1
-        if i < 0:
-            i = 0
-        while i < len(runs):
-            s, e = runs.peekitem(i)
-            if s > end:
-                break
+        before = self._start_at_or_before(start)
+        first = before if before is not None else start
+        for s in list(self._runs.irange(first, end)):
+            e = self._runs[s]
             if e < start:
-                i += 1
                 continue
             self._drop(s)
             if s < start:
                 self._put(s, start - 1)
-                i += 1
             if e > end:
                 self._put(end + 1, e)
-                break
 
     def overlap(self, start: int, end: int) -> Iterator[tuple[int, int]]:
         """The parts of the set inside ``start..end``."""
-        runs = self._runs
-        i = max(runs.bisect_right(start) - 1, 0)
-        for s in runs.islice(i):
-            e = runs[s]
-            if s > end:
-                return
+        before = self._start_at_or_before(start)
+        first = before if before is not None else start
+        for s in self._runs.irange(first, end):
+            e = self._runs[s]
             if e >= start:
                 yield max(s, start), min(e, end)
 
     def run_at(self, value: int) -> tuple[int, int] | None:
         """The run that contains ``value``, or None."""
-        i = self._runs.bisect_right(value) - 1
-        if i < 0:
+        s = self._start_at_or_before(value)
+        if s is None:
             return None
-        s, e = self._runs.peekitem(i)
+        e: int = self._runs[s]
         return (s, e) if e >= value else None
+
+    def _start_at_or_before(self, value: int) -> int | None:
+        # irange bisects the sorted keys without the positional index that peekitem keeps.
+        return next(self._runs.irange(maximum=value, reverse=True), None)
 
     def _drop(self, start: int) -> None:
         end = self._runs.pop(start)

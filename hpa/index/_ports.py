@@ -8,10 +8,13 @@ as interval sets, so memory follows fragmentation, not pool size:
 - ``_held``: every held port, whatever its class;
 - ``_held_by[c]``: the ports held by HostPorts of class ``c`` (also those outside its pools).
 
+- ``_coverage``: for each stretch of the port space, the classes whose pools cover it.
+
 The lowest free port of a class is found per pool run with one bisection of ``_held``: the
 first held run at the pool's start, if any, ends just before a free port. Counts are kept up to
-date on every change, so reading them is O(1). With k classes, hold and release cost
-O(k log n) (a port may lie in the pools of several classes); k is small in practice.
+date on every change, so reading them is O(1). Holding or releasing a port touches only the
+classes whose pools cover it (found by one bisection of ``_coverage``), so it costs O(log n)
+whatever the number of classes. ``_coverage`` is rebuilt when pools change, which is rare.
 
 The index is a cache that proposes candidates; the API server is the authority (a HostPort's
 name is derived from its port, so a second one for the same port is refused).
@@ -20,6 +23,7 @@ name is derived from its port, so a second one for the same port is refused).
 from collections.abc import Iterable, Iterator, Mapping
 
 import msgspec
+from sortedcontainers import SortedDict
 
 from hpa import api
 from hpa.index._intervals import IntervalSet
@@ -52,6 +56,7 @@ class PortIndex:
     def __init__(self) -> None:
         self._classes: dict[str, _Class] = {}
         self._held = IntervalSet()
+        self._coverage: SortedDict = SortedDict()  # first port of a stretch -> class names
 
     # --- pools ---------------------------------------------------------------------------
 
@@ -68,6 +73,7 @@ class PortIndex:
             _check_port(end)
             cls.pools.add(start, end)
         self._recount(cls)
+        self._recover()
 
     def remove_class(self, class_name: str) -> None:
         """Forget a class's pools; ports its HostPorts hold stay held."""
@@ -79,6 +85,7 @@ class PortIndex:
         else:
             cls.pools = IntervalSet()
             self._recount(cls)
+        self._recover()
 
     def classes(self) -> list[str]:
         """Names of the classes the index knows (with pools, or holding ports)."""
@@ -103,7 +110,7 @@ class PortIndex:
         """Hold and return the lowest free port of the class, or None if it is full."""
         port = self.lowest_free(class_name)
         if port is not None:
-            self.hold(port, class_name)
+            self._hold(port, class_name)  # lowest_free() found nobody holding it
         return port
 
     def hold(self, port: int, class_name: str) -> bool:
@@ -137,6 +144,10 @@ class PortIndex:
         """The class whose HostPort holds ``port``, or None."""
         if port not in self._held:
             return None
+        # The holder's pools nearly always cover the port; others only after a pool shrank.
+        for name in self._covering(port):
+            if port in self._classes[name].held:
+                return name
         return next(name for name, cls in self._classes.items() if port in cls.held)
 
     def is_held(self, port: int) -> bool:
@@ -180,6 +191,7 @@ class PortIndex:
         """
         self._classes = {}
         self._held = IntervalSet()
+        self._coverage = SortedDict()
         by_class: dict[str, list[int]] = {}
         for port, class_name in held:
             _check_port(port)
@@ -211,21 +223,41 @@ class PortIndex:
         cls = self._class(class_name)
         cls.held.add(port, port)
         self._held.add(port, port)
-        if port in cls.pools:
-            cls.in_pools += 1
-        for other in self._classes.values():
-            if port in other.pools:
-                other.free -= 1
+        for name in self._covering(port):
+            self._classes[name].free -= 1
+            if name == class_name:
+                cls.in_pools += 1
 
     def _unhold(self, port: int, class_name: str) -> None:
         cls = self._classes[class_name]
         cls.held.discard(port, port)
         self._held.discard(port, port)
-        if port in cls.pools:
-            cls.in_pools -= 1
-        for other in self._classes.values():
-            if port in other.pools:
-                other.free += 1
+        for name in self._covering(port):
+            self._classes[name].free += 1
+            if name == class_name:
+                cls.in_pools -= 1
+
+    def _covering(self, port: int) -> tuple[str, ...]:
+        """The classes whose pools contain ``port``."""
+        start = next(self._coverage.irange(maximum=port, reverse=True), None)
+        return () if start is None else self._coverage[start]
+
+    def _recover(self) -> None:
+        """Rebuild ``_coverage`` from every class's pools: a sweep over pool boundaries."""
+        edges: dict[int, list[tuple[str, int]]] = {}
+        for name, cls in self._classes.items():
+            for start, end in cls.pools:
+                edges.setdefault(start, []).append((name, +1))
+                edges.setdefault(end + 1, []).append((name, -1))
+        coverage: SortedDict = SortedDict()
+        active: dict[str, int] = {}
+        for port in sorted(edges):
+            for name, step in edges[port]:
+                active[name] = active.get(name, 0) + step
+                if active[name] == 0:
+                    del active[name]
+            coverage[port] = tuple(sorted(active))
+        self._coverage = coverage
 
     def _recount(self, cls: _Class) -> None:
         held_in_pools = sum(

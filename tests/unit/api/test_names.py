@@ -1,0 +1,49 @@
+"""The names hpa shares with the cluster, and the HostPort name derived from its port."""
+
+import pytest
+
+from hpa import api
+
+
+@pytest.mark.parametrize("port", [1, 80, 9000, 65535])
+def test_hostport_name_round_trips(port: int) -> None:
+    """The name made for a port parses back to that port."""
+    assert api.port_of_hostport_name(api.hostport_name(port)) == port
+
+
+def test_hostport_name_format() -> None:
+    """A HostPort for port 9000 is named port-9000."""
+    assert api.hostport_name(9000) == "port-9000"
+
+
+@pytest.mark.parametrize("port", [0, -1, 65536])
+def test_hostport_name_rejects_ports_out_of_range(port: int) -> None:
+    """No name exists for a port outside 1..65535."""
+    with pytest.raises(ValueError, match=r"outside 1\.\.65535"):
+        api.hostport_name(port)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param("port-0", id="zero"),
+        pytest.param("port-65536", id="too-high"),
+        pytest.param("port-09000", id="leading-zero"),
+        pytest.param("port-", id="no-digits"),
+        pytest.param("9000", id="no-prefix"),
+        pytest.param("port-9000a", id="trailing-letter"),
+        pytest.param("port-\u0669", id="non-ascii-digit"),
+        pytest.param("echo-web", id="claim-like-name"),
+    ],
+)
+def test_port_of_hostport_name_rejects_other_names(name: str) -> None:
+    """Names not of the derived form stand for no port."""
+    assert api.port_of_hostport_name(name) is None
+
+
+def test_annotations_are_those_of_the_original() -> None:
+    """The quickstart's annotations and namespace label are kept unchanged."""
+    assert api.CLAIM_ANNOTATION_PREFIX + "web" == "claim.hostport.rmb938.com/web"
+    assert api.PORT_ANNOTATION_PREFIX + "web" == "port.hostport.rmb938.com/web"
+    assert (api.NAMESPACE_LABEL, api.NAMESPACE_LABEL_VALUE) == ("hostport.rmb938.com", "true")
+    assert api.API_VERSION == "hostport.rmb938.com/v1alpha1"

@@ -1,0 +1,134 @@
+"""The install manifests: checked in as generated, valid, least-privileged, and equal to what
+``kubectl kustomize`` builds."""
+
+import pathlib
+import shutil
+import subprocess
+from typing import Any
+
+import kubernetes_validate
+import pytest
+import yaml
+
+from hpa import cli, manifests
+
+DOCUMENTS = manifests.install_documents()
+KUBECTL = shutil.which("kubectl")
+needs_kubectl = pytest.mark.skipif(KUBECTL is None, reason="kubectl is not on PATH")
+
+
+def _key(document: dict[str, Any]) -> tuple[str, str, str]:
+    meta = document["metadata"]
+    return document["kind"], meta.get("namespace", ""), meta["name"]
+
+
+def _kustomize(path: pathlib.Path) -> list[dict[str, Any]]:
+    assert KUBECTL is not None
+    out = subprocess.run(
+        [KUBECTL, "kustomize", str(path)], check=True, capture_output=True, text=True, timeout=60
+    ).stdout
+    return [d for d in yaml.safe_load_all(out) if d]
+
+
+def _by_kind(kind: str) -> dict[str, Any]:
+    (document,) = (d for d in DOCUMENTS if d["kind"] == kind)
+    return document
+
+
+def test_checked_in_tree_is_generated(repo_root: pathlib.Path) -> None:
+    """manifests/ holds exactly what `hpa manifests --write manifests` writes."""
+    for name, text in manifests.kustomize_files().items():
+        path = repo_root / "manifests" / name
+        assert path.exists(), f"{name} is missing: run `hpa manifests --write manifests`"
+        assert path.read_text() == text, f"{name} is stale: run `hpa manifests --write manifests`"
+
+
+@pytest.mark.parametrize("document", DOCUMENTS, ids=["/".join(_key(d)) for d in DOCUMENTS])
+def test_document_passes_kubernetes_schema(document: dict[str, Any]) -> None:
+    """Every object of the install validates against the Kubernetes API schemas."""
+    kubernetes_validate.validate(document, kubernetes_validate.latest_version(), strict=True)
+
+
+@needs_kubectl
+def test_kustomize_base_equals_rendered_install(repo_root: pathlib.Path) -> None:
+    """`kubectl kustomize manifests` builds the same objects `hpa manifests` prints."""
+    built = sorted(_kustomize(repo_root / "manifests"), key=_key)
+    assert built == sorted(DOCUMENTS, key=_key)
+
+
+@needs_kubectl
+def test_cert_manager_overlay_builds(repo_root: pathlib.Path) -> None:
+    """The overlay adds a Certificate, mounts it and asks cert-manager to inject the CA."""
+    built = {_key(d): d for d in _kustomize(repo_root / "manifests/overlays/cert-manager")}
+    assert ("Certificate", "hpa-system", "hpa-webhook") in built
+    deployment = built[("Deployment", "hpa-system", "hpa")]
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    assert any(arg.startswith("--cert-dir=") for arg in container["args"])
+    for kind in ("MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"):
+        annotations = built[(kind, "", "hpa")]["metadata"]["annotations"]
+        assert annotations["cert-manager.io/inject-ca-from"] == "hpa-system/hpa-webhook"
+
+
+def test_render_with_options(capsys: pytest.CaptureFixture[str]) -> None:
+    """--namespace and --image reach every object that names them."""
+    assert cli.main(["manifests", "--namespace", "ports", "--image", "example/hpa:1"]) == 0
+    documents = [d for d in yaml.safe_load_all(capsys.readouterr().out) if d]
+    assert {_key(d) for d in documents} >= {
+        ("Namespace", "", "ports"),
+        ("Deployment", "ports", "hpa"),
+    }
+    namespaced = [
+        d for d in documents if d["kind"] in {"Deployment", "Service", "Role", "ServiceAccount"}
+    ]
+    assert {d["metadata"]["namespace"] for d in namespaced} == {"ports"}
+    (deployment,) = (d for d in documents if d["kind"] == "Deployment")
+    assert deployment["spec"]["template"]["spec"]["containers"][0]["image"] == "example/hpa:1"
+    for kind in ("MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"):
+        (config,) = (d for d in documents if d["kind"] == kind)
+        for hook in config["webhooks"]:
+            assert hook["clientConfig"]["service"]["namespace"] == "ports"
+
+
+def test_deployment_is_hardened() -> None:
+    """Two replicas, probes, limits and a restricted security context."""
+    spec = _by_kind("Deployment")["spec"]
+    pod = spec["template"]["spec"]
+    (container,) = pod["containers"]
+    assert spec["replicas"] == 2
+    assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    assert container["resources"]["limits"]["memory"]
+    security = container["securityContext"]
+    assert security["runAsNonRoot"] and security["readOnlyRootFilesystem"]
+    assert security["allowPrivilegeEscalation"] is False
+    assert security["capabilities"] == {"drop": ["ALL"]}
+    assert security["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert pod["topologySpreadConstraints"]
+
+
+def test_rbac_is_least_privilege() -> None:
+    """No wildcards; Secrets and Leases only in hpa's own namespace, by name where possible."""
+    cluster_rules = _by_kind("ClusterRole")["rules"]
+    role_rules = _by_kind("Role")["rules"]
+    for rule in cluster_rules + role_rules:
+        assert "*" not in rule["verbs"] and "*" not in rule["resources"]
+    assert not any("secrets" in r["resources"] or "leases" in r["resources"] for r in cluster_rules)
+    for rule in role_rules:
+        if set(rule["verbs"]) - {"create"}:
+            assert rule["resourceNames"], f"{rule} is not narrowed by name"
+
+
+def test_pod_webhooks_skip_system_namespaces() -> None:
+    """Pod webhooks act on labelled namespaces only, never hpa's own or kube-system."""
+    for kind in ("MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"):
+        for hook in _by_kind(kind)["webhooks"]:
+            if "pods" not in hook["rules"][0]["resources"]:
+                continue
+            expressions = hook["namespaceSelector"]["matchExpressions"]
+            assert {
+                "key": "hostport.rmb938.com",
+                "operator": "In",
+                "values": ["true"],
+            } in expressions
+            (excluded,) = (e for e in expressions if e["operator"] == "NotIn")
+            assert set(excluded["values"]) == {"hpa-system", "kube-system"}
