@@ -8,6 +8,8 @@ import pathlib
 
 import pytest
 
+pytest_plugins = ["tests.sandbox_fixtures"]
+
 REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 

@@ -4,7 +4,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from hpa.cli import _manifests, _run
+from hpa.cli import _manifests, _run, _sandbox
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -14,6 +14,7 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _manifests.add_parser(commands)
     _run.add_parser(commands)
+    _sandbox.add_parser(commands)
     return parser
 
 
