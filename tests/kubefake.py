@@ -251,6 +251,17 @@ class FakeApi:
         """Create an object directly (no faults counted as writes)."""
         return self._create(plural, obj.get("metadata", {}).get("namespace", ""), obj)
 
+    async def add(self, plural: str, obj: Obj) -> None:
+        """Create an object (the ``Cluster`` protocol of the operator scenarios)."""
+        self.put(plural, obj)
+
+    async def delete(self, plural: str, name: str, namespace: str = "") -> None:
+        """Delete an object, as a client would (finalizers apply)."""
+        path = _Path(plural=plural, namespace=namespace, name=name, subresource="")
+        current = self.objects.get(plural, {}).get((namespace, name))
+        if current is not None:
+            self._delete(path, current, None)
+
     def total_writes(self, *plurals: str) -> int:
         """How many writes hpa made, to the given resources (all if none given)."""
         return sum(n for (_, plural), n in self.writes.items() if not plurals or plural in plurals)

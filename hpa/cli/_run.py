@@ -74,7 +74,15 @@ async def run_operator(
         readiness: the checks the health server reads.
     """
     if transport is None:
-        transport = await kube.Kr8sTransport.connect(kubeconfig=config.kubeconfig)
+        owned = await kube.Kr8sTransport.connect(kubeconfig=config.kubeconfig)
+        try:
+            await run_operator(
+                config, transport=owned, readiness=readiness, task_status=task_status
+            )
+        finally:
+            with anyio.CancelScope(shield=True):
+                await owned.aclose()
+        return
     manager = controllers.Manager(
         kube.Client(transport),
         identity=config.identity,

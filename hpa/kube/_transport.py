@@ -115,6 +115,12 @@ class Kr8sTransport:
             raise _errors.Retryable("cannot reach the API server") from error
         return cls(api)
 
+    async def aclose(self) -> None:
+        """Close the HTTP connections (kr8s opens them again if the transport is reused)."""
+        session = getattr(self._api, "_session", None)
+        if session is not None:
+            await session.aclose()
+
     @property
     def namespace(self) -> str:
         """The namespace of the configuration (service account or kubeconfig context)."""

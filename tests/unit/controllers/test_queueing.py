@@ -5,6 +5,7 @@ import anyio.lowlevel
 import pytest
 
 from hpa import controllers
+from tests.polling import eventually
 
 
 async def test_duplicate_adds_are_folded() -> None:
@@ -118,11 +119,13 @@ async def test_failed_reconcile_is_retried_and_requeue_after_honoured() -> None:
 async def test_terminal_error_is_not_retried() -> None:
     """A TerminalError is logged once and the key is not retried."""
     calls = 0
+    failed = anyio.Event()
 
     class Reconciler:
         async def reconcile(self, key: str) -> controllers.Result:
             nonlocal calls
             calls += 1
+            failed.set()
             raise controllers.TerminalError("bad spec")
 
     controller = controllers.Controller("test", Reconciler(), workers=1)
@@ -130,8 +133,8 @@ async def test_terminal_error_is_not_retried() -> None:
         await group.start(controller.run)
         controller.queue.add("k")
         with anyio.fail_after(5):
-            while calls == 0 or controller.queue.processing():
-                await anyio.sleep(0.001)
+            await failed.wait()
+        await eventually(lambda: controller.queue.processing() == 0)
         group.cancel_scope.cancel()
     assert calls == 1
     assert len(controller.queue) == 0
