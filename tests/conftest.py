@@ -1,4 +1,4 @@
-"""Suite-wide pytest set-up: e2e selection and the repository root.
+"""Suite-wide pytest set-up: the sandbox fixtures, e2e selection and the repository root.
 
 End-to-end tests (marked ``e2e``, under ``tests/e2e/``) run only with ``--with-e2e`` or
 ``--only-e2e``, and are collected last so a quick unit failure shows first.

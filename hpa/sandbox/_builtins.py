@@ -59,6 +59,12 @@ def validate_pod(pod: JSON, old: JSON | None) -> list[JSON]:
     return causes
 
 
+def default_secret(secret: JSON) -> None:
+    """A secret without a type is ``Opaque``."""
+    if not secret.get("type"):
+        secret["type"] = "Opaque"
+
+
 def default_pod(pod: JSON) -> None:
     """A new pod's status and defaults."""
     spec = pod.setdefault("spec", {})

@@ -317,6 +317,12 @@ class Engine:
         return await self.replace(call, current, patched)
 
     def _split_status(self, call: _calls.Call, current: JSON, new: JSON) -> JSON:
+        if call.subresource == "finalize":
+            # Namespaces' /finalize writes spec.finalizers only.
+            merged = clone(current)
+            finalizers = (new.get("spec") or {}).get("finalizers") or []
+            merged.setdefault("spec", {})["finalizers"] = finalizers
+            return dict(merged)
         if call.subresource == "status":
             merged = copy.copy(current)
             merged["metadata"] = dict(current["metadata"])

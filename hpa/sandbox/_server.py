@@ -30,6 +30,7 @@ from hpa.sandbox import (
     _lifecycle,
     _listing,
     _openapi,
+    _protobuf,
     _routing,
     _selectors,
     _tables,
@@ -234,7 +235,7 @@ class Server:
             verb=verb,
             namespace=target.namespace,
             name=target.name,
-            subresource="status" if target.subresource == "finalize" else target.subresource,
+            subresource=target.subresource,
             dry_run="All" in query.getall("dryRun", []),
             field_validation=query.get("fieldValidation") or "Warn",
         )
@@ -469,15 +470,12 @@ def _partial(obj: JSON) -> JSON:
     }
 
 
-def _check_media_type(request: web.Request) -> None:
-    # Protobuf and CBOR bodies are not understood; 415 makes client-go fall back to JSON.
-    if "protobuf" in request.content_type or "cbor" in request.content_type:
-        raise _errors.unsupported_media_type(request.content_type)
-
-
 async def _body(request: web.Request, *, optional: bool = False) -> JSON:
-    _check_media_type(request)
     raw = await request.read()
+    if "cbor" in request.content_type:
+        raise _errors.unsupported_media_type(request.content_type)
+    if "protobuf" in request.content_type:
+        return _protobuf.decode(raw)
     if not raw.strip():
         if optional:
             return {}

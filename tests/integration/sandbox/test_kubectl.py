@@ -278,3 +278,22 @@ async def test_get_across_namespaces_and_api_resources(kubectl: Kubectl) -> None
     await kubectl("apply", "-f", "-", input=MANIFESTS)
     everywhere = await kubectl("get", "hpc", "-A")
     assert everywhere.stdout.splitlines()[0].split()[:2] == ["NAMESPACE", "NAME"]
+
+
+async def test_typed_create_commands_send_protobuf(kubectl: Kubectl) -> None:
+    """kubectl create namespace/configmap/secret (protobuf bodies) and kubectl run work.
+
+    Ref: API concepts, "Alternate representations of resources" (protobuf encoding).
+    """
+    await kubectl("create", "namespace", "team")
+    await kubectl("create", "configmap", "c", "-n", "team", "--from-literal=a=b")
+    await kubectl("create", "secret", "generic", "s", "-n", "team", "--from-literal=p=q")
+    await kubectl("run", "p", "--image=nginx", "-n", "team", "--labels=app=p")
+    data = await kubectl("get", "configmap", "c", "-n", "team", "-o", "jsonpath={.data.a}")
+    secret = await kubectl("get", "secret", "s", "-n", "team", "-o", "jsonpath={.type} {.data.p}")
+    assert (data.stdout, secret.stdout) == ("b", "Opaque cQ==")
+    pods = await kubectl("get", "pods", "-n", "team", "-l", "app=p", "-o", "name")
+    assert pods.stdout.strip() == "pod/p"
+    await kubectl("delete", "namespace", "team", "--timeout=20s")
+    gone = await kubectl("get", "namespace", "team", check=False)
+    assert gone.returncode != 0 and "NotFound" in gone.stderr

@@ -2,7 +2,13 @@
 
 import pytest
 
-from tests.integration.sandbox.conftest import CLAIMS, PODS, Api, claim, pod
+from tests.integration.sandbox.conftest import CLAIMS, Api, claim, pod
+
+DEPLOYMENTS = "/apis/apps/v1/namespaces/default/deployments"
+
+
+def _deployment(name: str) -> dict[str, object]:
+    return {"metadata": {"name": name}, "spec": {"template": {"spec": pod(name)["spec"]}}}
 
 
 async def test_merge_patch_sets_and_removes_fields(api: Api) -> None:
@@ -57,23 +63,19 @@ async def test_strategic_merge_patch_merges_containers_by_name(api: Api) -> None
 
     Ref: Update API objects using kubectl patch, "Use a strategic merge patch".
     """
-    await api.post(PODS, pod("p"))
-    patch = {
-        "spec": {
-            "containers": [
-                {"name": "app", "ports": [{"containerPort": 80, "hostPort": 9000}]},
-                {"name": "sidecar", "image": "busybox"},
-            ]
-        }
-    }
-    answer = await api.patch(f"{PODS}/p", patch, kind="strategic-merge")
+    await api.post(DEPLOYMENTS, _deployment("d"))
+    containers_patch = [
+        {"name": "app", "ports": [{"containerPort": 80, "hostPort": 9000}]},
+        {"name": "sidecar", "image": "busybox"},
+    ]
+    patch = {"spec": {"template": {"spec": {"containers": containers_patch}}}}
+    answer = await api.patch(f"{DEPLOYMENTS}/d", patch, kind="strategic-merge")
     assert answer.status == 200
-    containers = answer.body["spec"]["containers"]
+    assert answer.body["metadata"]["generation"] == 2
+    containers = answer.body["spec"]["template"]["spec"]["containers"]
     assert [c["name"] for c in containers] == ["app", "sidecar"]
     assert containers[0]["image"] == "nginx"
-    assert containers[0]["ports"] == [
-        {"containerPort": 80, "name": "http", "protocol": "TCP", "hostPort": 9000}
-    ]
+    assert containers[0]["ports"] == [{"containerPort": 80, "name": "http", "hostPort": 9000}]
 
 
 async def test_strategic_merge_patch_delete_directive(api: Api) -> None:
@@ -81,16 +83,18 @@ async def test_strategic_merge_patch_delete_directive(api: Api) -> None:
 
     Ref: Strategic merge patch (community docs), "$patch: delete".
     """
-    await api.post(PODS, pod("p"))
+    await api.post(DEPLOYMENTS, _deployment("d"))
+
+    def containers(*items: dict[str, str]) -> dict[str, object]:
+        return {"spec": {"template": {"spec": {"containers": list(items)}}}}
+
     await api.patch(
-        f"{PODS}/p", {"spec": {"containers": [{"name": "b", "image": "x"}]}}, kind="strategic-merge"
+        f"{DEPLOYMENTS}/d", containers({"name": "b", "image": "x"}), kind="strategic-merge"
     )
     answer = await api.patch(
-        f"{PODS}/p",
-        {"spec": {"containers": [{"name": "b", "$patch": "delete"}]}},
-        kind="strategic-merge",
+        f"{DEPLOYMENTS}/d", containers({"name": "b", "$patch": "delete"}), kind="strategic-merge"
     )
-    assert [c["name"] for c in answer.body["spec"]["containers"]] == ["app"]
+    assert [c["name"] for c in answer.body["spec"]["template"]["spec"]["containers"]] == ["app"]
 
 
 async def test_strategic_merge_patch_on_custom_resources_is_415(api: Api) -> None:
