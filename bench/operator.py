@@ -98,9 +98,8 @@ async def _bench(claims: int, workers: int) -> None:
             f"latency p99:                {latencies[int(len(latencies) * 0.99) - 1] * 1000:.0f} ms"
         )
         print(f"object writes/bound claim:  {core / claims:.2f}  (target <= 4; the original: 6)")
-        print(
-            f"  of which:                 { {f'{v} {r}': n for (v, r), n in sorted(writes.items()) if r not in _NOISE} }"
-        )
+        breakdown = {f"{v} {r}": n for (v, r), n in sorted(writes.items()) if r not in _NOISE}
+        print(f"  of which:                 {breakdown}")
         print(f"events/bound claim:         {events / claims:.2f}")
         print(f"class status writes:        {classes} in all")
         await _sandbox_write_cost(sandbox, kubeconfig)
