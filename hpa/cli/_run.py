@@ -8,6 +8,7 @@ operator in-process, for the sandbox command and tests.
 
 import argparse
 import dataclasses
+import logging
 import os
 import pathlib
 import signal
@@ -125,6 +126,8 @@ def _run(args: argparse.Namespace) -> int:
         level=args.log_level,
         json={"json": True, "console": False}.get(args.log_format),
     )
+    # httpx logs every request at INFO; hpa's own lines say what matters.
+    logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLogger().level))
     config = OperatorConfig(
         kubeconfig=args.kubeconfig,
         namespace=args.namespace or _default_namespace(),
