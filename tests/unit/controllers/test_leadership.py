@@ -1,52 +1,7 @@
-"""Operators with leader election: only the leader reconciles; a successor takes over."""
+"""Leader election between two operators (see ``tests/leadership_scenarios.py``)."""
 
-from typing import Any
+from tests.leadership_scenarios import (
+    test_only_the_leader_reconciles_and_a_successor_takes_over,
+)
 
-import anyio
-
-from hpa import api
-from tests import kubefake
-from tests.operator_fixtures import Start, claim, sample_class
-from tests.polling import eventually
-
-FAST = {
-    "leader_elect": True,
-    "lease_duration": 1.5,
-    "renew_deadline": 1.0,
-    "retry_period": 0.1,
-}
-
-
-def _phase(cluster: kubefake.FakeApi, name: str) -> str:
-    return str(
-        (cluster.get(api.PLURAL_CLAIM, name, "default") or {}).get("status", {}).get("phase")
-    )
-
-
-async def test_only_the_leader_reconciles_and_a_successor_takes_over(
-    cluster: kubefake.FakeApi, operator: Start
-) -> None:
-    """Of two replicas one leads and binds claims; when it stops (releasing the Lease), the
-    other takes over at once and binds new ones."""
-    cluster.put(api.PLURAL_CLASS, sample_class())
-    cluster.put(api.PLURAL_CLAIM, claim("first"))
-    stop_one = anyio.Event()
-
-    async def run_one(*, task_status: Any) -> None:
-        async with operator(identity="one", **FAST) as manager:
-            task_status.started(manager)
-            await stop_one.wait()
-
-    async with anyio.create_task_group() as group:
-        one = await group.start(run_one)
-        await eventually(lambda: one.elector.is_leader)
-        async with operator(identity="two", **FAST) as two:
-            await eventually(lambda: _phase(cluster, "first") == api.PHASE_BOUND)
-            assert two.claims.reconciles == 0
-            assert two.readiness.ready()  # followers serve reads (the webhook) too
-            stop_one.set()
-            await eventually(lambda: two.elector.is_leader, timeout=1.0)
-            cluster.put(api.PLURAL_CLAIM, claim("second"))
-            await eventually(lambda: _phase(cluster, "second") == api.PHASE_BOUND)
-    lease = cluster.get("leases", "hpa-leader", "default") or {}
-    assert lease["spec"]["leaseTransitions"] >= 1
+__all__ = ["test_only_the_leader_reconciles_and_a_successor_takes_over"]
