@@ -15,7 +15,7 @@ import itertools
 import json
 import uuid
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -141,13 +141,6 @@ class _Watch:
         self.buffer.append(line)
         self.ready.set()
 
-    async def receive(self) -> AsyncIterator[bytes | None]:
-        while True:
-            while self.buffer:
-                yield self.buffer.popleft()
-            self.ready = anyio.Event()
-            await self.ready.wait()
-
     def wants(self, plural: str, obj: Obj) -> bool:
         meta = obj["metadata"]
         return (
@@ -167,13 +160,21 @@ class _Stream:
     async def read(self) -> bytes:
         return self._body
 
-    async def lines(self) -> AsyncIterator[bytes]:
-        assert self._watch is not None
-        with anyio.move_on_after(self._timeout):
-            async for line in self._watch.receive():
+    async def lines(self) -> AsyncGenerator[bytes, None]:
+        watch = self._watch
+        assert watch is not None
+        deadline = anyio.current_time() + self._timeout
+        while True:
+            while watch.buffer:
+                line = watch.buffer.popleft()
                 if line is None:
                     return
                 yield line
+            watch.ready = anyio.Event()
+            with anyio.move_on_after(deadline - anyio.current_time()):
+                await watch.ready.wait()
+            if anyio.current_time() >= deadline:
+                return
 
 
 def status_body(code: int, message: str, reason: str = "") -> bytes:
@@ -233,6 +234,14 @@ class FakeApi:
         """Every stored object of a resource."""
         return [copy.deepcopy(o) for o in self.objects.get(plural, {}).values()]
 
+    def count(self, plural: str, phase: str = "") -> int:
+        """How many objects of a resource there are (with ``status.phase``, if given)."""
+        return sum(
+            1
+            for o in self.objects.get(plural, {}).values()
+            if not phase or o.get("status", {}).get("phase") == phase
+        )
+
     def get(self, plural: str, name: str, namespace: str = "") -> Obj | None:
         """One stored object, or None."""
         obj = self.objects.get(plural, {}).get((namespace, name))
@@ -241,6 +250,17 @@ class FakeApi:
     def put(self, plural: str, obj: Obj) -> Obj:
         """Create an object directly (no faults counted as writes)."""
         return self._create(plural, obj.get("metadata", {}).get("namespace", ""), obj)
+
+    async def add(self, plural: str, obj: Obj) -> None:
+        """Create an object (the ``Cluster`` protocol of the operator scenarios)."""
+        self.put(plural, obj)
+
+    async def delete(self, plural: str, name: str, namespace: str = "") -> None:
+        """Delete an object, as a client would (finalizers apply)."""
+        path = _Path(plural=plural, namespace=namespace, name=name, subresource="")
+        current = self.objects.get(plural, {}).get((namespace, name))
+        if current is not None:
+            self._delete(path, current, None)
 
     def total_writes(self, *plurals: str) -> int:
         """How many writes hpa made, to the given resources (all if none given)."""

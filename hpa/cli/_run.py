@@ -8,6 +8,7 @@ operator in-process, for the sandbox command and tests.
 
 import argparse
 import dataclasses
+import logging
 import os
 import pathlib
 import signal
@@ -74,7 +75,15 @@ async def run_operator(
         readiness: the checks the health server reads.
     """
     if transport is None:
-        transport = await kube.Kr8sTransport.connect(kubeconfig=config.kubeconfig)
+        owned = await kube.Kr8sTransport.connect(kubeconfig=config.kubeconfig)
+        try:
+            await run_operator(
+                config, transport=owned, readiness=readiness, task_status=task_status
+            )
+        finally:
+            with anyio.CancelScope(shield=True):
+                await owned.aclose()
+        return
     manager = controllers.Manager(
         kube.Client(transport),
         identity=config.identity,
@@ -117,6 +126,8 @@ def _run(args: argparse.Namespace) -> int:
         level=args.log_level,
         json={"json": True, "console": False}.get(args.log_format),
     )
+    # httpx logs every request at INFO; hpa's own lines say what matters.
+    logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLogger().level))
     config = OperatorConfig(
         kubeconfig=args.kubeconfig,
         namespace=args.namespace or _default_namespace(),

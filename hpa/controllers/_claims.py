@@ -52,6 +52,9 @@ class ClaimReconciler:
             return await self._finalize(claim)
         port = api.port_of_hostport_name(claim.spec.host_port_name)
         if port is not None:
+            # A HostPort this process created for it but lost the bind with (another writer
+            # bound the claim first) is released by the HostPort reconciler; forget it here.
+            self._ctx.created.pop(claim.metadata.uid, None)
             await self._ensure_bound(claim, port)
             return _reconciling.Result()
         adopted = self._adoptable(claim)

@@ -107,13 +107,21 @@ def on_class(*, caches: kube.Caches, claims: Add, classes: Add) -> kube.Handler[
 
     def handle(old: api.HostPortClass | None, new: api.HostPortClass | None) -> None:
         cls = new if new is not None else old
-        if cls is None:
-            return
+        if cls is None or (old is not None and new is not None and _status_only(old, new)):
+            return  # its own status write; reacting would loop
         classes(cls.metadata.name)
         for key in unbound_claims(caches, cls.metadata.name):
             claims(key)
 
     return handle
+
+
+def _status_only(old: api.HostPortClass, new: api.HostPortClass) -> bool:
+    return (
+        old.spec == new.spec
+        and old.metadata.deletion_timestamp == new.metadata.deletion_timestamp
+        and old.metadata.finalizers == new.metadata.finalizers
+    )
 
 
 def on_pod(*, claims: Add) -> kube.Handler[kube.Pod]:

@@ -12,7 +12,7 @@ would drop fields this version does not know.
 
 import contextlib
 import functools
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from typing import Any, Final, Generic, Literal, TypeVar
 
 import msgspec
@@ -349,16 +349,20 @@ class Client:
         async with self.transport.stream(request) as stream:
             if stream.status >= 400:
                 raise _errors.error_from_response(status=stream.status, body=await stream.read())
-            yield _events(stream)
+            # aclosing: a consumer that stops early closes the generators here, in its own
+            # task, instead of leaving them to the garbage collector.
+            async with contextlib.aclosing(_events(stream)) as events:
+                yield events
 
 
-async def _events(stream: _transport.Stream) -> AsyncIterator[WatchEvent]:
-    async for line in stream.lines():
-        try:
-            event = _EVENT_DECODER.decode(line)
-        except (msgspec.DecodeError, msgspec.ValidationError) as error:
-            raise _errors.Retryable("malformed watch event", reason="Malformed") from error
-        if event.type == "ERROR":
-            status = msgspec.json.decode(event.object, type=_errors.Status)
-            raise _errors.error_from_status(status)
-        yield event
+async def _events(stream: _transport.Stream) -> AsyncGenerator[WatchEvent, None]:
+    async with contextlib.aclosing(stream.lines()) as lines:
+        async for line in lines:
+            try:
+                event = _EVENT_DECODER.decode(line)
+            except (msgspec.DecodeError, msgspec.ValidationError) as error:
+                raise _errors.Retryable("malformed watch event", reason="Malformed") from error
+            if event.type == "ERROR":
+                status = msgspec.json.decode(event.object, type=_errors.Status)
+                raise _errors.error_from_status(status)
+            yield event

@@ -99,12 +99,12 @@ class LeaderElector:
                     group.start_soon(lead, name="leader-work")
                     await self._keep_renewing()
                     log.warning("lost the lease, stepping down")
+                    self._set_leader(False)
                     group.cancel_scope.cancel()
             except anyio.get_cancelled_exc_class():
                 self._set_leader(False)
                 with anyio.CancelScope(shield=True), anyio.move_on_after(self._retry_period):
                     await self._release()
-                    log.info("released the lease")
                 raise
             finally:
                 self._set_leader(False)
@@ -238,3 +238,5 @@ class LeaderElector:
             )
         except _errors.KubeError as error:
             logger.info("lease release failed", error=str(error))
+        else:
+            logger.info("released the lease", lease=f"{self.namespace}/{self.name}")

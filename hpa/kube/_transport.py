@@ -11,7 +11,7 @@ codes are mapped to typed errors by the client, and transport failures become
 
 import contextlib
 import warnings
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from typing import Any, Protocol
 
 import httpx
@@ -70,7 +70,7 @@ class Stream(Protocol):
         """The whole body (for an error status)."""
         ...
 
-    def lines(self) -> AsyncIterator[bytes]:
+    def lines(self) -> AsyncGenerator[bytes, None]:
         """The body line by line; ends when the server closes the stream."""
         ...
 
@@ -83,7 +83,7 @@ class _Kr8sStream:
     async def read(self) -> bytes:
         return await self._response.aread()
 
-    async def lines(self) -> AsyncIterator[bytes]:
+    async def lines(self) -> AsyncGenerator[bytes, None]:
         try:
             async for line in self._response.aiter_lines():
                 if line:
@@ -114,6 +114,12 @@ class Kr8sTransport:
         except (httpx.HTTPError, kr8s.ServerError, OSError) as error:
             raise _errors.Retryable("cannot reach the API server") from error
         return cls(api)
+
+    async def aclose(self) -> None:
+        """Close the HTTP connections (kr8s opens them again if the transport is reused)."""
+        session = getattr(self._api, "_session", None)
+        if session is not None:
+            await session.aclose()
 
     @property
     def namespace(self) -> str:
