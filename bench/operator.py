@@ -22,7 +22,7 @@ from typing import Any
 import anyio
 
 from hpa import api, kube, observability
-from hpa.cli import _run
+from hpa.cli import _operator
 from hpa.sandbox import Sandbox
 
 _NOISE = {"events", "leases", "hostportclasses", "hostportclasses/status"}
@@ -65,12 +65,12 @@ async def _bench(claims: int, workers: int) -> None:
                     all_bound.set()
 
         sandbox.store.subscribe(observe)
-        config = _run.OperatorConfig(
+        config = _operator.OperatorConfig(
             kubeconfig=str(kubeconfig), namespace="default", leader_elect=False, workers=workers
         )
         async with anyio.create_task_group() as group:
             await group.start(
-                lambda task_status: _run.run_operator(config, task_status=task_status)
+                lambda task_status: _operator.run_operator(config, task_status=task_status)
             )
             sandbox.counters.reset()
             started = time.perf_counter()

@@ -7,7 +7,7 @@ from typing import Any, Protocol
 import anyio
 
 from hpa import api, controllers, kube
-from hpa.cli import _run
+from hpa.cli import _operator
 
 Obj = dict[str, Any]
 Start = Callable[..., AbstractAsyncContextManager[controllers.Manager]]
@@ -53,10 +53,10 @@ def operator_starter(transport: Callable[[], kube.Transport | None], **defaults:
             **defaults,
             **overrides,
         }
-        config = _run.OperatorConfig(**settings)
+        config = _operator.OperatorConfig(**settings)
 
         async def run(*, task_status: Any) -> None:
-            await _run.run_operator(config, transport=transport(), task_status=task_status)
+            await _operator.run_operator(config, transport=transport(), task_status=task_status)
 
         async with anyio.create_task_group() as group:
             yield await group.start(run)

@@ -1,118 +1,43 @@
-"""``hpa run``: the operator process.
+"""``hpa run``: the operator process, as a Deployment runs it.
 
-Flags may also be given as environment variables (``HPA_KUBECONFIG``, ``HPA_NAMESPACE``,
-``HPA_LEADER_ELECT``, ``HPA_LEASE_NAME``, ``HPA_WORKERS``, ``HPA_LOG_LEVEL``,
-``HPA_LOG_FORMAT``); a flag wins over its variable. :func:`run_operator` starts the same
-operator in-process, for the sandbox command and tests.
+Every flag may also be given as an environment variable, ``HPA_`` and the flag's name in upper
+case with ``_`` for ``-`` (``--webhook-port`` is ``HPA_WEBHOOK_PORT``); a flag wins over its
+variable. The README's configuration reference lists them all.
 """
 
 import argparse
-import dataclasses
 import logging
 import os
 import pathlib
 import signal
-import socket
-import uuid
 
 import anyio
-import anyio.abc
 import structlog
 
-from hpa import controllers, kube, observability
+from hpa import api, kube, observability, webhook
+from hpa.cli import _operator, _process
 
 logger = structlog.get_logger(__name__)
 
-#: Where Kubernetes mounts the pod's namespace (the Lease lives next to the operator).
-_SERVICE_ACCOUNT_NAMESPACE = pathlib.Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
-_DEFAULT_NAMESPACE = "hpa-system"
 
-
-def _default_namespace() -> str:
+async def _main(operator: _operator.OperatorConfig, serving: _process.ServingConfig) -> None:
+    stop = anyio.Event()
+    transport = await kube.Kr8sTransport.connect(kubeconfig=operator.kubeconfig)
     try:
-        return _SERVICE_ACCOUNT_NAMESPACE.read_text().strip() or _DEFAULT_NAMESPACE
-    except OSError:
-        return _DEFAULT_NAMESPACE
+        async with anyio.create_task_group() as group:
+            group.start_soon(_stop_on_signal, stop, name="signals")
+            await _process.run_process(operator, serving, transport=transport, stop=stop)
+            group.cancel_scope.cancel()
+    finally:
+        with anyio.CancelScope(shield=True):
+            await transport.aclose()
 
 
-def _default_identity() -> str:
-    # client-go uses hostname + "_" + a uuid, so two processes on one host never collide.
-    return f"{os.environ.get('HOSTNAME') or socket.gethostname()}_{uuid.uuid4().hex[:8]}"
-
-
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class OperatorConfig:
-    """Everything ``hpa run`` can be told."""
-
-    kubeconfig: str | None = None
-    namespace: str = dataclasses.field(default_factory=_default_namespace)
-    identity: str = dataclasses.field(default_factory=_default_identity)
-    leader_elect: bool = True
-    lease_name: str = "hpa-leader"
-    workers: int = 4
-    lease_duration: float = 15.0
-    renew_deadline: float = 10.0
-    retry_period: float = 2.0
-    repair_interval: float = 60.0
-    repair_grace: float = 30.0
-    watch_timeout: int = 300
-
-
-async def run_operator(
-    config: OperatorConfig,
-    *,
-    transport: kube.Transport | None = None,
-    readiness: observability.Readiness | None = None,
-    task_status: anyio.abc.TaskStatus[controllers.Manager] = anyio.TASK_STATUS_IGNORED,
-) -> None:
-    """Run the operator until cancelled; started with its :class:`~hpa.controllers.Manager`
-    once the caches have synced and the port index is rebuilt.
-
-    Args:
-        config: the settings.
-        transport: where API calls go; by default kr8s with ``config.kubeconfig`` (or
-            $KUBECONFIG, ~/.kube/config, in-cluster).
-        readiness: the checks the health server reads.
-    """
-    if transport is None:
-        owned = await kube.Kr8sTransport.connect(kubeconfig=config.kubeconfig)
-        try:
-            await run_operator(
-                config, transport=owned, readiness=readiness, task_status=task_status
-            )
-        finally:
-            with anyio.CancelScope(shield=True):
-                await owned.aclose()
-        return
-    manager = controllers.Manager(
-        kube.Client(transport),
-        identity=config.identity,
-        namespace=config.namespace,
-        leader_elect=config.leader_elect,
-        lease_name=config.lease_name,
-        workers=config.workers,
-        lease_duration=config.lease_duration,
-        renew_deadline=config.renew_deadline,
-        retry_period=config.retry_period,
-        repair_interval=config.repair_interval,
-        repair_grace=config.repair_grace,
-        watch_timeout=config.watch_timeout,
-        readiness=readiness,
-    )
-    await manager.run(task_status=task_status)
-
-
-async def _main(config: OperatorConfig) -> None:
-    async with anyio.create_task_group() as group:
-        group.start_soon(_stop_on_signal, group.cancel_scope, name="signals")
-        await group.start(run_operator, config, name="operator")
-
-
-async def _stop_on_signal(scope: anyio.CancelScope) -> None:
+async def _stop_on_signal(stop: anyio.Event) -> None:
     with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
         async for number in signals:
             logger.info("stopping", signal=signal.Signals(number).name)
-            scope.cancel()
+            stop.set()
             return
 
 
@@ -128,15 +53,33 @@ def _run(args: argparse.Namespace) -> int:
     )
     # httpx logs every request at INFO; hpa's own lines say what matters.
     logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLogger().level))
-    config = OperatorConfig(
+    operator = _operator.OperatorConfig(
         kubeconfig=args.kubeconfig,
-        namespace=args.namespace or _default_namespace(),
+        namespace=args.namespace or _operator.default_namespace(),
         leader_elect=args.leader_elect,
         lease_name=args.lease_name,
         workers=args.workers,
     )
-    anyio.run(_main, config)
+    serving = _process.ServingConfig(
+        host=args.bind_address,
+        webhook_port=args.webhook_port,
+        metrics_port=args.metrics_port,
+        health_port=args.health_port,
+        service=args.webhook_service,
+        cert_dir=pathlib.Path(args.cert_dir) if args.cert_dir else None,
+        namespace_selector=_selector(args.namespace_label),
+        allow_host_network=args.allow_host_network,
+    )
+    anyio.run(_main, operator, serving)
     return 0
+
+
+def _selector(label: str) -> webhook.LabelSelector:
+    """``key=value`` as the label selector of managed namespaces."""
+    key, sep, value = label.partition("=")
+    if not sep or not key:
+        raise SystemExit(f"--namespace-label must be key=value, not {label!r}")
+    return webhook.LabelSelector(match_labels={key: value})
 
 
 def add_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -151,7 +94,8 @@ def add_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     parser.add_argument(
         "--namespace",
         default=env("HPA_NAMESPACE"),
-        help="namespace of the leader Lease (default: the pod's, else hpa-system)",
+        help="hpa's own namespace: the Lease and the certificate Secret (default: the pod's, "
+        "else hpa-system)",
     )
     parser.add_argument(
         "--leader-elect",
@@ -178,5 +122,47 @@ def add_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") 
         default=env("HPA_LOG_FORMAT", "auto"),
         choices=["auto", "json", "console"],
         help="JSON lines, console, or JSON unless stderr is a terminal (default: auto)",
+    )
+    parser.add_argument(
+        "--bind-address", default=env("HPA_BIND_ADDRESS", "0.0.0.0"), help="default: %(default)s"
+    )
+    parser.add_argument(
+        "--webhook-port",
+        type=int,
+        default=int(env("HPA_WEBHOOK_PORT", str(webhook.DEFAULT_PORT))),
+        help="HTTPS admission webhook (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--metrics-port",
+        type=int,
+        default=int(env("HPA_METRICS_PORT", "8080")),
+        help="Prometheus /metrics (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--health-port",
+        type=int,
+        default=int(env("HPA_HEALTH_PORT", "8081")),
+        help="/healthz and /readyz (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--webhook-service",
+        default=env("HPA_WEBHOOK_SERVICE", _process.ServingConfig.service),
+        help="Service in front of the webhook, named in its certificate (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--cert-dir",
+        default=env("HPA_CERT_DIR"),
+        help="serve tls.crt/tls.key from this directory (cert-manager) instead of hpa's own CA",
+    )
+    parser.add_argument(
+        "--namespace-label",
+        default=env("HPA_NAMESPACE_LABEL", f"{api.NAMESPACE_LABEL}={api.NAMESPACE_LABEL_VALUE}"),
+        help="label of the namespaces whose pods hpa admits (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--allow-host-network",
+        action=argparse.BooleanOptionalAction,
+        default=_env_bool("HPA_ALLOW_HOST_NETWORK", False),
+        help="admit pods with hostNetwork in managed namespaces (default: off)",
     )
     parser.set_defaults(handler=_run)

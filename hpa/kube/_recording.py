@@ -103,6 +103,7 @@ class EventRecorder:
             reason=reason,
             message=message,
             type=type,
+            count=1,
             source=_resources.EventSource(component=self._component, host=self._instance),
             first_timestamp=moment,
             last_timestamp=moment,

@@ -181,9 +181,10 @@ class Event(_Wire, frozen=True, kw_only=True):
     involved_object: ObjectReference
     reason: str
     message: str
-    type: str = "Normal"
+    # No defaults: an encoded Struct omits default values, and both must reach the server.
+    type: str
     source: EventSource = EventSource()
-    count: int = 1
+    count: int
     first_timestamp: dt.datetime | None = None
     last_timestamp: dt.datetime | None = None
     reporting_component: str = ""

@@ -8,6 +8,7 @@ PodDisruptionBudget, webhook configurations and the cert-manager overlay.
 from hpa.manifests._install import (
     DEFAULT_IMAGE,
     DEFAULT_NAMESPACE,
+    SERVICE,
     Options,
     install_documents,
 )
@@ -16,6 +17,7 @@ from hpa.manifests._kustomize import kustomize_files, render_yaml
 __all__ = [
     "DEFAULT_IMAGE",
     "DEFAULT_NAMESPACE",
+    "SERVICE",
     "Options",
     "install_documents",
     "kustomize_files",

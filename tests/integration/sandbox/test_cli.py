@@ -1,5 +1,6 @@
-"""``hpa sandbox``: the CLI that serves the sandbox and runs the operator alongside."""
+"""``hpa sandbox``: the CLI that serves the sandbox and runs hpa against it."""
 
+import functools
 import os
 import pathlib
 import signal
@@ -11,16 +12,21 @@ from hpa import cli
 from hpa.cli import _sandbox
 
 
-async def test_run_serves_writes_kubeconfig_and_stops_on_signal(tmp_path: pathlib.Path) -> None:
-    """run() writes a kubeconfig, calls the alongside hook with it and returns on SIGTERM."""
-    seen: list[str] = []
-
-    async def alongside(path: pathlib.Path) -> None:
-        seen.append(await anyio.Path(path).read_text())
-        os.kill(os.getpid(), signal.SIGTERM)
-
-    await _sandbox.run(port=0, kubeconfig=tmp_path / "kc", alongside=alongside)
-    assert len(seen) == 1 and "certificate-authority-data" in seen[0] and "token:" in seen[0]
+@pytest.mark.parametrize("operator", [True, False], ids=["with-hpa", "api-only"])
+async def test_run_serves_writes_kubeconfig_and_stops_on_signal(
+    tmp_path: pathlib.Path, operator: bool
+) -> None:
+    """run() writes a kubeconfig once everything serves, and returns on SIGTERM."""
+    with anyio.fail_after(30):
+        async with anyio.create_task_group() as group:
+            path = await group.start(
+                functools.partial(
+                    _sandbox.run, port=0, kubeconfig=tmp_path / "kc", operator=operator
+                )
+            )
+            text = await anyio.Path(path).read_text()
+            assert "certificate-authority-data" in text and "token:" in text
+            os.kill(os.getpid(), signal.SIGTERM)
 
 
 def test_sandbox_command_is_registered(capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,0 +1,126 @@
+"""The whole hpa process: admission, metrics and health servers around the operator.
+
+Start order follows controller-runtime's manager: the HTTP servers first (the webhook answers
+from the moment the API server may call it; readiness stays false until the caches have
+synced and the index is rebuilt), then the operator (informers, index, leader election,
+controllers). Stop order is the reverse: a ``stop`` event ends the operator first (stop leading,
+finish in-flight reconciles), then the servers, the admission server last among them so that
+in-flight reviews finish.
+"""
+
+import dataclasses
+import pathlib
+
+import anyio
+import anyio.abc
+import structlog
+
+from hpa import controllers, kube, manifests, observability, webhook
+from hpa.cli import _operator
+
+logger = structlog.get_logger(__name__)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ServingConfig:
+    """Where and how the process serves admission reviews, metrics and probes."""
+
+    host: str = "0.0.0.0"
+    webhook_port: int = webhook.DEFAULT_PORT
+    metrics_port: int = 8080
+    health_port: int = 8081
+    #: The Service in front of the webhook: its DNS names go into the serving certificate.
+    service: str = manifests.SERVICE
+    #: Serve the certificate mounted here (cert-manager) instead of provisioning our own.
+    cert_dir: pathlib.Path | None = None
+    #: Extra names and addresses for the serving certificate (e.g. 127.0.0.1 for the sandbox).
+    extra_dns_names: tuple[str, ...] = ()
+    ip_addresses: tuple[str, ...] = ()
+    namespace_selector: webhook.LabelSelector = webhook.DEFAULT_NAMESPACE_SELECTOR
+    allow_host_network: bool = False
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Running:
+    """What a started process reports: its manager and the ports it bound."""
+
+    manager: controllers.Manager
+    webhook_port: int
+    metrics_port: int
+    health_port: int
+
+
+def _certificates(
+    serving: ServingConfig, *, client: kube.Client, namespace: str, tls: webhook.ServingTLS
+) -> webhook.CertDirectory | webhook.CertProvisioner:
+    if serving.cert_dir is not None:
+        return webhook.CertDirectory(directory=serving.cert_dir, tls=tls)
+    return webhook.CertProvisioner(
+        store=webhook.SecretCertStore(client=client, namespace=namespace),
+        names=webhook.ServingNames(
+            service=serving.service,
+            namespace=namespace,
+            extra_dns_names=serving.extra_dns_names,
+            ip_addresses=serving.ip_addresses,
+        ),
+        tls=tls,
+    )
+
+
+async def run_process(
+    operator: _operator.OperatorConfig,
+    serving: ServingConfig,
+    *,
+    transport: kube.Transport,
+    stop: anyio.Event | None = None,
+    task_status: anyio.abc.TaskStatus[Running] = anyio.TASK_STATUS_IGNORED,
+) -> None:
+    """Serve and operate until ``stop`` is set (orderly) or the task is cancelled (at once).
+
+    Args:
+        operator: the operator's settings.
+        serving: the servers' settings.
+        transport: where API calls go.
+        stop: set it to shut down in order; without it, runs until cancelled.
+    """
+    client = kube.Client(transport)
+    readiness = observability.Readiness()
+    manager = _operator.manager_for(operator, client=client, readiness=readiness)
+    tls = webhook.ServingTLS()
+    admission = webhook.AdmissionServer(
+        handlers=webhook.handlers(
+            claims=manager.caches,
+            namespaces=manager.caches,
+            classes=manager.caches,
+            namespace_selector=serving.namespace_selector,
+            allow_host_network=serving.allow_host_network,
+        ),
+        ssl_context=tls.context,
+        host=serving.host,
+        port=serving.webhook_port,
+    )
+    health = webhook.HealthServer(
+        checks=readiness.checks, host=serving.host, port=serving.health_port
+    )
+    metrics = webhook.MetricsServer(host=serving.host, port=serving.metrics_port)
+    async with anyio.create_task_group() as servers:
+        health_port = await servers.start(health.run, name="health server")
+        metrics_port = await servers.start(metrics.run, name="metrics server")
+        certificates = _certificates(serving, client=client, namespace=operator.namespace, tls=tls)
+        await servers.start(certificates.run, name="certificates")
+        webhook_port = await servers.start(admission.run, name="admission server")
+        async with anyio.create_task_group() as operating:
+            await operating.start(manager.run, name="operator")
+            task_status.started(
+                Running(
+                    manager=manager,
+                    webhook_port=webhook_port,
+                    metrics_port=metrics_port,
+                    health_port=health_port,
+                )
+            )
+            await (stop.wait() if stop is not None else anyio.sleep_forever())
+            logger.info("stopping the operator")
+            operating.cancel_scope.cancel()
+        logger.info("stopping the servers")
+        servers.cancel_scope.cancel()
