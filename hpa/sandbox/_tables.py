@@ -107,6 +107,18 @@ _BUILTIN: Final[dict[str, tuple[list[JSON], Callable[[JSON], list[Any]]]]] = {
         [_column("Holder")],
         lambda o: [o.get("spec", {}).get("holderIdentity", "")],
     ),
+    "events": (
+        [_column("Type"), _column("Reason"), _column("Object"), _column("Message")],
+        lambda o: [
+            o.get("type", ""),
+            o.get("reason", ""),
+            "{}/{}".format(
+                o.get("involvedObject", {}).get("kind", "").lower(),
+                o.get("involvedObject", {}).get("name", ""),
+            ),
+            o.get("message", ""),
+        ],
+    ),
     "services": (
         [_column("Type"), _column("Cluster-IP")],
         lambda o: [

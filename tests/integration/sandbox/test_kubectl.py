@@ -297,3 +297,28 @@ async def test_typed_create_commands_send_protobuf(kubectl: Kubectl) -> None:
     await kubectl("delete", "namespace", "team", "--timeout=20s")
     gone = await kubectl("get", "namespace", "team", check=False)
     assert gone.returncode != 0 and "NotFound" in gone.stderr
+
+
+async def test_get_events_shows_type_reason_object_and_message(
+    sandbox: sandbox_module.Sandbox, kubectl: Kubectl
+) -> None:
+    """`kubectl get events` prints what happened to which object, as kube-apiserver's table does.
+
+    Ref: API concepts, "Receiving resources as Tables".
+    """
+    await sandbox.create(
+        {
+            "apiVersion": "v1",
+            "kind": "Event",
+            "metadata": {"name": "web.1", "namespace": "default"},
+            "involvedObject": {"kind": "HostPortClaim", "name": "web", "namespace": "default"},
+            "type": "Warning",
+            "reason": "ClassFull",
+            "message": "class default has no free port",
+        }
+    )
+    result = await kubectl("get", "events", "-n", "default")
+    header, row = result.stdout.splitlines()[:2]
+    assert header.split()[:5] == ["NAME", "TYPE", "REASON", "OBJECT", "MESSAGE"]
+    assert "Warning" in row and "ClassFull" in row and "hostportclaim/web" in row
+    assert "class default has no free port" in row

@@ -1,0 +1,7 @@
+"""``python -m hpa``: the same as the ``hpa`` command."""
+
+import sys
+
+from hpa.cli import main
+
+sys.exit(main())

@@ -1,0 +1,169 @@
+"""What tenants see at the door: pods take host ports only through claims."""
+
+import json
+from collections.abc import Callable
+
+import pytest
+
+from tests.e2e.conftest import Cluster, eventually
+
+pytestmark = pytest.mark.e2e
+
+
+def _pod(name: str, namespace: str, *, host_port: int = 0, claim: str = "") -> str:
+    port: dict[str, object] = {"name": "web", "containerPort": 8080}
+    if host_port:
+        port["hostPort"] = host_port
+    metadata: dict[str, object] = {"name": name, "namespace": namespace}
+    if claim:
+        metadata["annotations"] = {"claim.hostport.rmb938.com/web": claim}
+    return json.dumps(
+        {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": metadata,
+            "spec": {"containers": [{"name": "app", "image": "busybox", "ports": [port]}]},
+        }
+    )
+
+
+def _class(name: str, start: int, end: int) -> str:
+    return json.dumps(
+        {
+            "apiVersion": "hostport.rmb938.com/v1alpha1",
+            "kind": "HostPortClass",
+            "metadata": {"name": name},
+            "spec": {"pools": [{"start": start, "end": end}]},
+        }
+    )
+
+
+def _claim(name: str, namespace: str, cls: str) -> str:
+    return json.dumps(
+        {
+            "apiVersion": "hostport.rmb938.com/v1alpha1",
+            "kind": "HostPortClaim",
+            "metadata": {"name": name, "namespace": namespace},
+            "spec": {"hostPortClassName": cls},
+        }
+    )
+
+
+def test_raw_host_port_is_denied(cluster: Cluster, namespace: str) -> None:
+    """A pod that asks for a hostPort without a claim is refused with the fix in the message."""
+    result = cluster.kubectl(
+        "apply", "-f", "-", input=_pod("raw", namespace, host_port=8080), check=False
+    )
+    assert result.returncode != 0
+    assert "hostPort" in result.stderr and "HostPortClaim" in result.stderr
+
+
+def test_unmanaged_namespace_is_untouched(cluster: Cluster, unique: Callable[[str], str]) -> None:
+    """Outside labelled namespaces hpa neither denies nor mutates pods."""
+    name = unique("plain")
+    cluster.kubectl("create", "namespace", name)
+    try:
+        cluster.kubectl("apply", "-f", "-", input=_pod("raw", name, host_port=8080))
+        ports = cluster.jsonpath(
+            "pod", "raw", "-n", name, path="{.spec.containers[0].ports[0].hostPort}"
+        )
+        assert ports == "8080"
+        labels = cluster.jsonpath("pod", "raw", "-n", name, path="{.metadata.labels}")
+        assert "hostport.rmb938.com" not in labels
+    finally:
+        cluster.kubectl("delete", "namespace", name, "--wait=false", check=False)
+
+
+def test_unknown_claim_is_denied(cluster: Cluster, namespace: str) -> None:
+    """A pod naming a claim that does not exist is refused, naming the claim."""
+    result = cluster.kubectl(
+        "apply", "-f", "-", input=_pod("p", namespace, claim="nope"), check=False
+    )
+    assert result.returncode != 0
+    assert "nope" in result.stderr
+
+
+def test_full_class_leaves_claims_pending_until_one_is_freed(
+    cluster: Cluster, namespace: str, unique: Callable[[str], str]
+) -> None:
+    """With a one-port class the second claim waits (ClassFull), and binds when the first goes."""
+    cls = unique("tiny")
+    port = 20000 + int(cls[-4:], 16) % 20000  # a port of its own on a shared cluster
+    cluster.kubectl("apply", "-f", "-", input=_class(cls, port, port))
+    try:
+        cluster.kubectl("apply", "-f", "-", input=_claim("first", namespace, cls))
+        cluster.kubectl(
+            "wait",
+            "--for=jsonpath={.status.phase}=Bound",
+            "hpc/first",
+            "-n",
+            namespace,
+            "--timeout=60s",
+        )
+        cluster.kubectl("apply", "-f", "-", input=_claim("second", namespace, cls))
+        reason = "{.status.conditions[?(@.type=='Bound')].reason}"
+        eventually(
+            lambda: cluster.jsonpath("hpc", "second", "-n", namespace, path=reason) == "ClassFull"
+        )
+        events = cluster.kubectl(
+            "get",
+            "events",
+            "-n",
+            namespace,
+            "--field-selector=involvedObject.name=second",
+            "-o=jsonpath={.items[*].reason} {.items[*].message}",
+        ).stdout
+        assert "ClassFull" in events and cls in events
+        cluster.kubectl("delete", "hpc", "first", "-n", namespace)
+        cluster.kubectl(
+            "wait",
+            "--for=jsonpath={.status.phase}=Bound",
+            "hpc/second",
+            "-n",
+            namespace,
+            "--timeout=60s",
+        )
+        assert cluster.jsonpath("hpc", "second", "-n", namespace, path="{.status.port}") == str(
+            port
+        )
+    finally:
+        cluster.kubectl("delete", "hpc", "--all", "-n", namespace, "--wait=false", check=False)
+        cluster.kubectl("delete", "hpcl", cls, "--wait=false", check=False)
+
+
+def test_claim_in_use_is_kept_until_its_pod_is_gone(
+    cluster: Cluster, namespace: str, unique: Callable[[str], str]
+) -> None:
+    """Deleting a claim that a pod uses waits for the pod; then the claim and its port go."""
+    cls = unique("inuse")
+    port = 40000 + int(cls[-4:], 16) % 20000
+    cluster.kubectl("apply", "-f", "-", input=_class(cls, port, port))
+    try:
+        cluster.kubectl("apply", "-f", "-", input=_claim("web", namespace, cls))
+        cluster.kubectl(
+            "wait",
+            "--for=jsonpath={.status.phase}=Bound",
+            "hpc/web",
+            "-n",
+            namespace,
+            "--timeout=60s",
+        )
+        cluster.kubectl("apply", "-f", "-", input=_pod("user", namespace, claim="web"))
+        cluster.kubectl("delete", "hpc", "web", "-n", namespace, "--wait=false")
+        eventually(
+            lambda: cluster.jsonpath(
+                "hpc", "web", "-n", namespace, path="{.metadata.deletionTimestamp}"
+            )
+        )
+        assert cluster.jsonpath("hp", f"port-{port}", path="{.metadata.name}") == f"port-{port}"
+        cluster.kubectl("delete", "pod", "user", "-n", namespace, "--grace-period=0", "--force")
+        eventually(
+            lambda: (
+                cluster.kubectl("get", "hpc", "web", "-n", namespace, check=False).returncode != 0
+            )
+        )
+        eventually(
+            lambda: cluster.kubectl("get", "hp", f"port-{port}", check=False).returncode != 0
+        )
+    finally:
+        cluster.kubectl("delete", "hpcl", cls, "--wait=false", check=False)
