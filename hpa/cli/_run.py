@@ -6,7 +6,6 @@ variable. The README's configuration reference lists them all.
 """
 
 import argparse
-import logging
 import os
 import pathlib
 import signal
@@ -51,8 +50,6 @@ def _run(args: argparse.Namespace) -> int:
         level=args.log_level,
         json={"json": True, "console": False}.get(args.log_format),
     )
-    # httpx logs every request at INFO; hpa's own lines say what matters.
-    logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLogger().level))
     operator = _operator.OperatorConfig(
         kubeconfig=args.kubeconfig,
         namespace=args.namespace or _operator.default_namespace(),

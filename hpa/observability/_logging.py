@@ -37,3 +37,5 @@ def configure_logging(*, level: str = "info", json: bool | None = None) -> None:
         cache_logger_on_first_use=True,
     )
     logging.basicConfig(level=numeric, stream=sys.stderr, format="%(name)s %(message)s")
+    # httpx logs every request at INFO; hpa's own lines say what matters.
+    logging.getLogger("httpx").setLevel(max(logging.WARNING, numeric))
