@@ -4,7 +4,7 @@ import argparse
 import pathlib
 import sys
 
-from hpa import manifests
+from hpa import api, manifests
 
 
 def _render(args: argparse.Namespace) -> int:
@@ -16,7 +16,16 @@ def _render(args: argparse.Namespace) -> int:
             path.write_text(text)
             print(path)
         return 0
-    options = manifests.Options(namespace=args.namespace, image=args.image, replicas=args.replicas)
+    key, sep, value = args.namespace_label.partition("=")
+    if not sep or not key:
+        raise SystemExit(f"--namespace-label must be key=value, not {args.namespace_label!r}")
+    options = manifests.Options(
+        namespace=args.namespace,
+        image=args.image,
+        replicas=args.replicas,
+        namespace_label=key,
+        namespace_label_value=value,
+    )
     sys.stdout.write(manifests.render_yaml(*manifests.install_documents(options)))
     return 0
 
@@ -34,6 +43,11 @@ def add_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     )
     parser.add_argument("--image", default=manifests.DEFAULT_IMAGE, help="default: %(default)s")
     parser.add_argument("--replicas", type=int, default=2, help="default: %(default)s")
+    parser.add_argument(
+        "--namespace-label",
+        default=f"{api.NAMESPACE_LABEL}={api.NAMESPACE_LABEL_VALUE}",
+        help="label (key=value) of the namespaces whose pods hpa admits (default: %(default)s)",
+    )
     parser.add_argument(
         "--write",
         metavar="DIR",

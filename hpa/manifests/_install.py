@@ -173,6 +173,10 @@ def _container(options: Options) -> Document:
         "env": [
             _field_env("HPA_NAMESPACE", "metadata.namespace"),
             {"name": "HPA_LOG_FORMAT", "value": "json"},
+            {
+                "name": "HPA_NAMESPACE_LABEL",
+                "value": f"{options.namespace_label}={options.namespace_label_value}",
+            },
         ],
         "ports": [
             {"name": "webhook", "containerPort": WEBHOOK_PORT, "protocol": "TCP"},

@@ -142,3 +142,30 @@ def test_pod_admission_skips_system_namespaces() -> None:
         (excluded,) = selector["matchExpressions"]
         assert excluded["operator"] == "NotIn"
         assert set(excluded["values"]) == {"hpa-system", "kube-system"}
+
+
+def test_namespace_label_reaches_webhooks_policies_and_the_process(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """--namespace-label changes every pod selector and tells `hpa run` the same label."""
+    assert cli.main(["manifests", "--namespace-label", "team.example.com/ports=yes"]) == 0
+    documents = [d for d in yaml.safe_load_all(capsys.readouterr().out) if d]
+    selectors = [
+        hook["namespaceSelector"]
+        for d in documents
+        if d["kind"].endswith("WebhookConfiguration")
+        for hook in d["webhooks"]
+        if "namespaceSelector" in hook
+    ] + [
+        d["spec"]["matchResources"]["namespaceSelector"]
+        for d in documents
+        if d["kind"] == "ValidatingAdmissionPolicyBinding"
+    ]
+    assert len(selectors) == 4
+    assert all(s["matchLabels"] == {"team.example.com/ports": "yes"} for s in selectors)
+    (deployment,) = (d for d in documents if d["kind"] == "Deployment")
+    env = {
+        e["name"]: e.get("value")
+        for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]
+    }
+    assert env["HPA_NAMESPACE_LABEL"] == "team.example.com/ports=yes"
