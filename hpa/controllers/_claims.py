@@ -26,7 +26,7 @@ import msgspec
 import structlog
 
 from hpa import api, kube
-from hpa.controllers import _context, _metrics, _reconciling
+from hpa.controllers import _context, _metrics, _reconciling, _releasing
 
 logger = structlog.get_logger(__name__)
 
@@ -35,6 +35,9 @@ REASON_BOUND: Final = "Bound"
 REASON_CLASS_NOT_FOUND: Final = "ClassNotFound"
 REASON_CLASS_FULL: Final = "ClassFull"
 REASON_IN_USE: Final = "InUse"
+REASON_PORT_TAKEN: Final = "PortTaken"
+REASON_PORT_OUTSIDE_POOLS: Final = "PortOutsidePools"
+REASON_PORTS_COOLING: Final = "PortsCooling"
 
 
 class ClaimReconciler:
@@ -86,18 +89,101 @@ class ClaimReconciler:
                 "spec.hostPortClassName",
             )
             return _reconciling.Result()
+        if claim.spec.port is not None:
+            await self._bind_static(claim, claim.spec.port)
+            return _reconciling.Result()
         hostport = await self._create_hostport(claim)
         if hostport is None:
-            _metrics.ALLOCATION_FAILURES.labels(REASON_CLASS_FULL).inc()
-            await self._pending(
-                claim,
-                REASON_CLASS_FULL,
-                f"HostPortClass {class_name!r} has no free port; the claim binds when one is "
-                "freed or the pools grow",
-            )
+            await self._pending_full(claim)
             return _reconciling.Result()
         await self._bind(claim, hostport.spec.port)
         return _reconciling.Result()
+
+    async def _pending_full(self, claim: api.HostPortClaim) -> None:
+        class_name = claim.spec.host_port_class_name
+        cooling = _releasing.cooling(self._ctx, class_name)
+        if cooling:
+            _metrics.ALLOCATION_FAILURES.labels(REASON_PORTS_COOLING).inc()
+            delay = _releasing.reuse_delay(self._ctx, class_name)
+            await self._pending(
+                claim,
+                REASON_PORTS_COOLING,
+                f"HostPortClass {class_name!r} has no free port; {len(cooling)} released "
+                f"port(s) are cooling down (reuseDelaySeconds={delay}); the claim binds when "
+                "one is free again",
+            )
+            return
+        _metrics.ALLOCATION_FAILURES.labels(REASON_CLASS_FULL).inc()
+        await self._pending(
+            claim,
+            REASON_CLASS_FULL,
+            f"HostPortClass {class_name!r} has no free port; the claim binds when one is "
+            "freed or the pools grow",
+        )
+
+    # --- static ports --------------------------------------------------------------------
+
+    async def _bind_static(self, claim: api.HostPortClaim, port: int) -> None:
+        """Bind ``spec.port`` exactly: create its HostPort, or take the reserved one.
+
+        Never steals: a port another claim holds (or that is Released) leaves the claim
+        Pending with reason PortTaken until that HostPort is gone.
+        """
+        class_name = claim.spec.host_port_class_name
+        if not self._ctx.ports.in_pools(class_name, port):
+            _metrics.ALLOCATION_FAILURES.labels(REASON_PORT_OUTSIDE_POOLS).inc()
+            await self._pending(
+                claim,
+                REASON_PORT_OUTSIDE_POOLS,
+                f"spec.port {port} is not in the pools of HostPortClass {class_name!r}; "
+                "use a port of its pools (kubectl get hostportclass "
+                f"{class_name} -o yaml)",
+            )
+            return
+        name = api.hostport_name(port)
+        existing = self._ctx.caches.hostport_informer.store.get(name)
+        if existing is not None and _reserved_for(existing, class_name):
+            await self._take_reserved(claim, existing)
+            await self._bind(claim, port)
+            return
+        if existing is None and self._ctx.ports.holder(port) is None:
+            hostport = await self._create_static(claim, port)
+            if hostport is not None:
+                await self._bind(claim, port)
+                return
+            existing = self._ctx.caches.hostport_informer.store.get(name)
+        _metrics.ALLOCATION_FAILURES.labels(REASON_PORT_TAKEN).inc()
+        await self._pending(claim, REASON_PORT_TAKEN, _taken_message(port, existing))
+
+    async def _create_static(self, claim: api.HostPortClaim, port: int) -> api.HostPort | None:
+        """Create HostPort ``port-<port>`` for the claim; None if someone holds it."""
+        class_name = claim.spec.host_port_class_name
+        self._ctx.ports.hold(port, class_name)
+        body = _hostport_for(claim, port, _releasing.policy_for_claim(self._ctx, claim))
+        try:
+            hostport = await self._ctx.client.create(kube.HOSTPORTS, body, type=api.HostPort)
+        except kube.AlreadyExists:
+            return None  # the index keeps it held: someone does
+        except BaseException:
+            self._ctx.ports.release(port)
+            raise
+        self._ctx.created[claim.metadata.uid] = hostport
+        return hostport
+
+    async def _take_reserved(self, claim: api.HostPortClaim, hostport: api.HostPort) -> None:
+        """Set the claimRef of a reserved HostPort (allowed once, by its CEL rule)."""
+        patch = {
+            "metadata": {"resourceVersion": hostport.metadata.resource_version},
+            "spec": {
+                "claimRef": msgspec.to_builtins(_claim_ref(claim)),
+                "reclaimPolicy": hostport.spec.reclaim_policy
+                or _releasing.policy_for_claim(self._ctx, claim),
+            },
+        }
+        taken = await self._ctx.client.patch(
+            kube.HOSTPORTS, hostport.metadata.name, patch, type=api.HostPort
+        )
+        self._ctx.created[claim.metadata.uid] = taken
 
     async def _create_hostport(self, claim: api.HostPortClaim) -> api.HostPort | None:
         """Create a HostPort for the lowest free port; None if the class is full.
@@ -112,10 +198,9 @@ class ClaimReconciler:
             port = ports.allocate(class_name)
             if port is None:
                 return None
+            body = _hostport_for(claim, port, _releasing.policy_for_claim(self._ctx, claim))
             try:
-                hostport = await self._ctx.client.create(
-                    kube.HOSTPORTS, _hostport_for(claim, port), type=api.HostPort
-                )
+                hostport = await self._ctx.client.create(kube.HOSTPORTS, body, type=api.HostPort)
             except kube.AlreadyExists:
                 existing = self._ctx.caches.hostport_informer.store.get(api.hostport_name(port))
                 ports.hold(port, existing.spec.host_port_class_name if existing else class_name)
@@ -220,13 +305,22 @@ class ClaimReconciler:
         return _reconciling.Result()
 
     async def _delete_hostports(self, claim: api.HostPortClaim) -> bool:
-        """Delete the claim's HostPorts; True while any of them still exists."""
+        """Release the claim's HostPorts; True while any of them is still to go.
+
+        A HostPort kept after release (Retain, or a reuse delay) is marked Released and the
+        claim does not wait for it; the HostPort reconciler deletes it when its delay is over.
+        """
         hostports = {hp.metadata.name: hp for hp in self._ctx.caches.hostports_of_claim(claim)}
         created = self._ctx.created.get(claim.metadata.uid)
         if created is not None:
             hostports.setdefault(created.metadata.name, created)
-        for hostport in hostports.values():
+        for name, hostport in list(hostports.items()):
             if hostport.metadata.deletion_timestamp is not None:
+                continue
+            if _releasing.kept_after_release(self._ctx, hostport):
+                with contextlib.suppress(kube.NotFound):
+                    await _releasing.mark_released(self._ctx, hostport, why="its claim was deleted")
+                del hostports[name]
                 continue
             # NotFound: gone already; Conflict: the name holds another HostPort now.
             with contextlib.suppress(kube.NotFound, kube.Conflict):
@@ -295,16 +389,48 @@ def _with_finalizer(finalizers: tuple[str, ...]) -> list[str]:
     return list(finalizers) if api.FINALIZER in finalizers else [*finalizers, api.FINALIZER]
 
 
-def _hostport_for(claim: api.HostPortClaim, port: int) -> api.HostPort:
+def _claim_ref(claim: api.HostPortClaim) -> api.ClaimRef:
+    return api.ClaimRef(
+        namespace=claim.metadata.namespace, name=claim.metadata.name, uid=claim.metadata.uid
+    )
+
+
+def _hostport_for(claim: api.HostPortClaim, port: int, reclaim_policy: str) -> api.HostPort:
     return api.HostPort(
         metadata=api.ObjectMeta(name=api.hostport_name(port), finalizers=(api.FINALIZER,)),
         spec=api.HostPortSpec(
             host_port_class_name=claim.spec.host_port_class_name,
             port=port,
-            claim_ref=api.ClaimRef(
-                namespace=claim.metadata.namespace,
-                name=claim.metadata.name,
-                uid=claim.metadata.uid,
-            ),
+            claim_ref=_claim_ref(claim),
+            reclaim_policy=reclaim_policy,
         ),
+    )
+
+
+def _reserved_for(hostport: api.HostPort, class_name: str) -> bool:
+    """Whether an administrator reserved this HostPort (no claimRef) for the class."""
+    return (
+        hostport.spec.claim_ref is None
+        and hostport.spec.host_port_class_name == class_name
+        and hostport.metadata.deletion_timestamp is None
+    )
+
+
+def _taken_message(port: int, holder: api.HostPort | None) -> str:
+    name = api.hostport_name(port)
+    if holder is None:
+        return (
+            f"port {port} is held by another claim (HostPort {name}); the claim binds when "
+            "it is freed"
+        )
+    ref = holder.spec.claim_ref
+    if ref is None:
+        return (
+            f"port {port} is reserved by HostPort {name} for HostPortClass "
+            f"{holder.spec.host_port_class_name!r}; only a claim of that class may take it"
+        )
+    phase = holder.status.phase or api.PHASE_PENDING
+    return (
+        f"port {port} is held by HostPort {name} (claim {ref.namespace}/{ref.name}, phase "
+        f"{phase}); the claim binds when that HostPort is deleted"
     )

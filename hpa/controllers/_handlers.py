@@ -98,6 +98,10 @@ def on_hostport(
         if new is None:
             for key in unbound_claims(caches):
                 claims(key)
+        elif new.spec.claim_ref is None and old is None:
+            # a port reserved by an administrator: a static claim may be waiting for it
+            for key in unbound_claims(caches, new.spec.host_port_class_name):
+                claims(key)
 
     return handle
 
