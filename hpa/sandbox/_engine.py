@@ -78,6 +78,8 @@ class Engine:
             tuple[str, str], Callable[[JSON, JSON | None], list[JSON]]
         ] = {}
         self.builtin_defaulters: dict[tuple[str, str], Callable[[JSON], None]] = {}
+        #: Admission plugins that run after validating webhooks on create (ResourceQuota).
+        self.create_checks: list[Callable[[_calls.Call, JSON], None]] = []
 
     # -- reads ---------------------------------------------------------------------------
 
@@ -222,6 +224,8 @@ class Engine:
         self._validate(call, obj, None)
         if self.admission is not None:
             await self.admission.validate(call, operation="CREATE", obj=obj, old=None)
+        for check in self.create_checks:
+            check(call, obj)
         key = storage_key(resource, call.namespace, obj["metadata"]["name"])
         if self.store.get(resource.storage_key, key) is not None:
             raise _errors.already_exists(
