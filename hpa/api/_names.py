@@ -43,6 +43,23 @@ PORT_MAX: Final = 65535
 
 HOSTPORT_NAME_PREFIX: Final = "port-"
 
+#: ResourceQuota key of Kubernetes' own object-count quota on claims.
+COUNT_QUOTA_KEY: Final = f"count/{PLURAL_CLAIM}.{GROUP}"
+#: ResourceQuota key of hpa's per-class claim quota is ``<class>`` + this, the shape of
+#: Kubernetes' per-StorageClass ``<class>.storageclass.storage.k8s.io/persistentvolumeclaims``.
+CLASS_QUOTA_SUFFIX: Final = f".hostportclass.{GROUP}/{PLURAL_CLAIM}"
+
+
+def class_quota_key(class_name: str) -> str:
+    """The ResourceQuota ``spec.hard`` key that limits claims of one class in a namespace."""
+    return f"{class_name}{CLASS_QUOTA_SUFFIX}"
+
+
+def class_of_quota_key(key: str) -> str | None:
+    """The class a per-class quota key limits, or None if ``key`` is not one."""
+    name = key.removesuffix(CLASS_QUOTA_SUFFIX)
+    return name if name and name != key else None
+
 
 def hostport_name(port: int) -> str:
     """The name of the HostPort that holds ``port``.

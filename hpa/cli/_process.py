@@ -92,6 +92,7 @@ async def run_process(
             claims=manager.caches,
             namespaces=manager.caches,
             classes=manager.caches,
+            quotas=manager.caches,
             namespace_selector=serving.namespace_selector,
             allow_host_network=serving.allow_host_network,
         ),

@@ -138,3 +138,29 @@ def on_pod(*, claims: Add) -> kube.Handler[kube.Pod]:
                     claims(kube.object_key(pod.namespace, claim_name))
 
     return handle
+
+
+def on_quota(*, quotas: Add) -> kube.Handler[kube.ResourceQuota]:
+    """A ResourceQuota changed: recount its per-class claim keys."""
+
+    def handle(old: kube.ResourceQuota | None, new: kube.ResourceQuota | None) -> None:
+        quota = new if new is not None else old
+        if new is not None and quota is not None:
+            quotas(kube.object_key(quota.metadata.namespace, quota.metadata.name))
+
+    return handle
+
+
+def claims_counted(*, caches: kube.Caches, quotas: Add) -> kube.Handler[api.HostPortClaim]:
+    """A claim was created or removed: recount the quotas of its namespace."""
+
+    def handle(old: api.HostPortClaim | None, new: api.HostPortClaim | None) -> None:
+        if old is not None and new is not None:
+            return  # an update changes no count
+        claim = new if new is not None else old
+        if claim is None:
+            return
+        for quota in caches.quotas(claim.metadata.namespace):
+            quotas(kube.object_key(quota.metadata.namespace, quota.metadata.name))
+
+    return handle

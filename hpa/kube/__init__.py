@@ -6,7 +6,14 @@ keeps a store per kind by list-then-watch; :class:`Caches` bundles the informers
 :class:`LeaderElector` holds a Lease with client-go's semantics.
 """
 
-from hpa.kube._caches import BY_CLAIM, BY_CLAIM_UID, BY_CLASS, Caches
+from hpa.kube._caches import (
+    BY_CLAIM,
+    BY_CLAIM_UID,
+    BY_CLASS,
+    BY_NAMESPACE,
+    BY_NAMESPACE_CLASS,
+    Caches,
+)
 from hpa.kube._client import DEFAULT_TIMEOUT, Client, Page, PatchType, WatchEvent
 from hpa.kube._election import LEADER, LeaderElector
 from hpa.kube._errors import (
@@ -42,6 +49,7 @@ from hpa.kube._resources import (
     LEASES,
     NAMESPACES,
     PODS,
+    RESOURCE_QUOTAS,
     Event,
     EventSource,
     Lease,
@@ -50,8 +58,12 @@ from hpa.kube._resources import (
     ObjectReference,
     Pod,
     Resource,
+    ResourceQuota,
+    ResourceQuotaSpec,
+    ResourceQuotaStatus,
     micro_time,
     pod_projection,
+    quantity_count,
 )
 from hpa.kube._transport import Kr8sTransport, Request, Response, Stream, Transport
 
@@ -59,6 +71,8 @@ __all__ = [
     "BY_CLAIM",
     "BY_CLAIM_UID",
     "BY_CLASS",
+    "BY_NAMESPACE",
+    "BY_NAMESPACE_CLASS",
     "CLAIMS",
     "CLASSES",
     "DEFAULT_TIMEOUT",
@@ -69,6 +83,7 @@ __all__ = [
     "NAMESPACES",
     "NORMAL",
     "PODS",
+    "RESOURCE_QUOTAS",
     "WARNING",
     "WATCH_RESTARTS",
     "AlreadyExists",
@@ -97,6 +112,9 @@ __all__ = [
     "Pod",
     "Request",
     "Resource",
+    "ResourceQuota",
+    "ResourceQuotaSpec",
+    "ResourceQuotaStatus",
     "Response",
     "Retryable",
     "Status",
@@ -110,6 +128,7 @@ __all__ = [
     "micro_time",
     "object_key",
     "pod_projection",
+    "quantity_count",
     "reference",
     "split_key",
     "struct_decoder",

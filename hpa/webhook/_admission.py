@@ -163,6 +163,7 @@ def handlers(
     claims: readers.ClaimReader,
     namespaces: readers.NamespaceReader,
     classes: readers.ClassReader,
+    quotas: readers.QuotaReader | None = None,
     namespace_selector: selectors.LabelSelector = selectors.DEFAULT_NAMESPACE_SELECTOR,
     allow_host_network: bool = False,
 ) -> dict[str, handling.Handler]:
@@ -177,5 +178,5 @@ def handlers(
             namespace_selector=namespace_selector,
             allow_host_network=allow_host_network,
         ),
-        PATH_VALIDATE_RESOURCES: resources.ResourceValidator(classes=classes),
+        PATH_VALIDATE_RESOURCES: resources.ResourceValidator(classes=classes, quotas=quotas),
     }

@@ -43,3 +43,16 @@ class ClassReader(Protocol):
     def classes(self) -> Iterable[api.HostPortClass]:
         """Every cached HostPortClass."""
         ...
+
+
+class QuotaReader(Protocol):
+    """ResourceQuotas and claim counts, from the cache."""
+
+    def quota_limits(self, namespace: str, key: str) -> Iterable[tuple[str, str]]:
+        """``(quota name, hard quantity)`` of each ResourceQuota of the namespace whose
+        ``spec.hard`` has ``key``."""
+        ...
+
+    def claims_of_class(self, namespace: str, class_name: str) -> int:
+        """How many HostPortClaims of the class the namespace holds."""
+        ...

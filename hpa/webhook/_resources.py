@@ -18,6 +18,7 @@ import msgspec
 from hpa import api
 from hpa.webhook import _errors as errors
 from hpa.webhook import _handling as handling
+from hpa.webhook import _quotas as quotas
 from hpa.webhook import _readers as readers
 from hpa.webhook import _responses as responses
 from hpa.webhook import _reviews as reviews
@@ -83,10 +84,19 @@ _T = TypeVar("_T")
 
 
 class ResourceValidator:
-    """Handler of ``/validate-hostport-rmb938-com`` (hpa's kinds, CREATE and UPDATE)."""
+    """Handler of ``/validate-hostport-rmb938-com`` (hpa's kinds, CREATE and UPDATE).
 
-    def __init__(self, *, classes: readers.ClassReader) -> None:
+    Args:
+        classes: the HostPortClasses.
+        quotas: ResourceQuotas and claim counts; the per-class claim quota is checked on claim
+            CREATE only when given.
+    """
+
+    def __init__(
+        self, *, classes: readers.ClassReader, quotas: readers.QuotaReader | None = None
+    ) -> None:
         self._classes = classes
+        self._quotas = quotas
 
     async def __call__(self, request: reviews.AdmissionRequest, /) -> reviews.AdmissionResponse:
         """Allow the object (perhaps with warnings), or deny naming each invalid field."""
@@ -104,6 +114,14 @@ class ResourceValidator:
             new_claim, old_claim = _objects(request, _Claim)
             problems = _check_claim(new_claim, old_claim)
             warnings = self._claim_warnings(new_claim)
+            if not problems and old_claim is None and self._quotas is not None:
+                denial = quotas.check_class_quota(
+                    self._quotas,
+                    namespace=request.namespace,
+                    class_name=new_claim.spec.host_port_class_name,
+                )
+                if denial is not None:
+                    return denial
         elif plural == api.PLURAL_HOSTPORT:
             new_hostport, old_hostport = _objects(request, _HostPort)
             problems = _check_hostport(new_hostport, old_hostport, name=request.name)

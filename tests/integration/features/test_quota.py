@@ -3,6 +3,7 @@
 import json
 
 from hpa import api, sandbox
+from tests.integration.features.conftest import Hpa
 from tests.operator_fixtures import claim, sample_class
 from tests.sandbox_fixtures import Kubectl, poll_until
 
@@ -45,3 +46,33 @@ async def test_object_count_quota_denies_the_claim_over_it(
 
     await poll_until(one_used)
     await kubectl("apply", "-f", "-", input=json.dumps(claim("three")))
+
+
+async def test_per_class_quota_denies_the_claim_over_it(
+    sandbox: sandbox.Sandbox, kubectl: Kubectl, hpa: Hpa
+) -> None:
+    """A claim that would exceed `<class>.hostportclass.hostport.rmb938.com/hostportclaims` is
+    denied naming the quota; hpa keeps that key's used/hard in the quota's status; claims of
+    other classes pass."""
+    key = api.class_quota_key("sample")
+    async with hpa():
+        await kubectl("apply", "-f", "-", input=_quota("per-class", {key: "1", "pods": "10"}))
+        await sandbox.create(sample_class())
+        await sandbox.create(sample_class("other", (10000, 10010)))
+        await kubectl("apply", "-f", "-", input=json.dumps(claim("one")))
+
+        async def one_used() -> bool:
+            got = await kubectl("get", "quota", "per-class", "-o", "json")
+            status = json.loads(got.stdout).get("status", {})
+            return status.get("used", {}).get(key) == "1" and status.get("hard", {}).get(key) == "1"
+
+        await poll_until(one_used, within=10)
+        denied = await kubectl("apply", "-f", "-", input=json.dumps(claim("two")), check=False)
+        assert denied.returncode != 0
+        assert (
+            f"exceeded quota: per-class, requested: {key}=1, used: {key}=1, limited: {key}=1"
+            in denied.stderr
+        )
+        described = await kubectl("describe", "quota", "per-class")
+        assert any(line.split() == [key, "1", "1"] for line in described.stdout.splitlines())
+        await kubectl("apply", "-f", "-", input=json.dumps(claim("elsewhere", class_name="other")))
