@@ -43,6 +43,19 @@ PORT_MAX: Final = 65535
 
 HOSTPORT_NAME_PREFIX: Final = "port-"
 
+#: Pod (template) annotation ``template.hostport.rmb938.com/<portName>: <className>``: the pod
+#: gets its own claim ``<podName>-<portName>`` of that class, made at pod CREATE.
+TEMPLATE_ANNOTATION_PREFIX: Final = f"template.{GROUP}/"
+#: StatefulSet annotations, the shape of ``persistentVolumeClaimRetentionPolicy``: what happens
+#: to per-pod claims when the StatefulSet is deleted, or scaled below their ordinal.
+WHEN_DELETED_ANNOTATION: Final = f"{GROUP}/when-deleted"
+WHEN_SCALED_ANNOTATION: Final = f"{GROUP}/when-scaled"
+RETENTION_RETAIN: Final = "Retain"
+RETENTION_DELETE: Final = "Delete"
+#: Labels of a per-pod claim: its StatefulSet's name and its pod's ordinal.
+STATEFULSET_LABEL: Final = f"{GROUP}/statefulset"
+ORDINAL_LABEL: Final = f"{GROUP}/ordinal"
+
 #: ResourceQuota key of Kubernetes' own object-count quota on claims.
 COUNT_QUOTA_KEY: Final = f"count/{PLURAL_CLAIM}.{GROUP}"
 #: ResourceQuota key of hpa's per-class claim quota is ``<class>`` + this, the shape of

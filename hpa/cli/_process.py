@@ -93,6 +93,7 @@ async def run_process(
             namespaces=manager.caches,
             classes=manager.caches,
             quotas=manager.caches,
+            provisioner=manager.provisioner,
             namespace_selector=serving.namespace_selector,
             allow_host_network=serving.allow_host_network,
         ),

@@ -60,10 +60,27 @@ class ClaimReconciler:
             self._ctx.created.pop(claim.metadata.uid, None)
             await self._ensure_bound(claim, port)
             return _reconciling.Result()
+        await self.bind(claim)
+        return _reconciling.Result()
+
+    async def bind(self, claim: api.HostPortClaim) -> api.HostPortClaim | str:
+        """Bind a claim now: the bound claim, or why it stays Pending.
+
+        The reconcile path, and the admission path of per-pod claims (``_templates``): both
+        may run for one claim at once; the claim's resourceVersion precondition lets one bind
+        win, and the loser's HostPort is released by the HostPort reconciler.
+
+        Raises:
+            Conflict: another writer changed the claim first.
+            KubeError: a write failed.
+        """
+        port = api.port_of_hostport_name(claim.spec.host_port_name)
+        if port is not None:
+            self._ctx.created.pop(claim.metadata.uid, None)
+            return await self._ensure_bound(claim, port)
         adopted = self._adoptable(claim)
         if adopted is not None:
-            await self._bind(claim, adopted.spec.port)
-            return _reconciling.Result()
+            return await self._bind(claim, adopted.spec.port)
         return await self._allocate_and_bind(claim)
 
     # --- binding -------------------------------------------------------------------------
@@ -77,44 +94,39 @@ class ClaimReconciler:
                 return hostport
         return None
 
-    async def _allocate_and_bind(self, claim: api.HostPortClaim) -> _reconciling.Result:
+    async def _allocate_and_bind(self, claim: api.HostPortClaim) -> api.HostPortClaim | str:
         class_name = claim.spec.host_port_class_name
         cls = self._ctx.caches.class_informer.store.get(class_name)
         if cls is None or cls.metadata.deletion_timestamp is not None:
             _metrics.ALLOCATION_FAILURES.labels(REASON_CLASS_NOT_FOUND).inc()
-            await self._pending(
+            return await self._pending(
                 claim,
                 REASON_CLASS_NOT_FOUND,
                 f"HostPortClass {class_name!r} does not exist; create it or fix "
                 "spec.hostPortClassName",
             )
-            return _reconciling.Result()
         if claim.spec.port is not None:
-            await self._bind_static(claim, claim.spec.port)
-            return _reconciling.Result()
+            return await self._bind_static(claim, claim.spec.port)
         hostport = await self._create_hostport(claim)
         if hostport is None:
-            await self._pending_full(claim)
-            return _reconciling.Result()
-        await self._bind(claim, hostport.spec.port)
-        return _reconciling.Result()
+            return await self._pending_full(claim)
+        return await self._bind(claim, hostport.spec.port)
 
-    async def _pending_full(self, claim: api.HostPortClaim) -> None:
+    async def _pending_full(self, claim: api.HostPortClaim) -> str:
         class_name = claim.spec.host_port_class_name
         cooling = _releasing.cooling(self._ctx, class_name)
         if cooling:
             _metrics.ALLOCATION_FAILURES.labels(REASON_PORTS_COOLING).inc()
             delay = _releasing.reuse_delay(self._ctx, class_name)
-            await self._pending(
+            return await self._pending(
                 claim,
                 REASON_PORTS_COOLING,
                 f"HostPortClass {class_name!r} has no free port; {len(cooling)} released "
                 f"port(s) are cooling down (reuseDelaySeconds={delay}); the claim binds when "
                 "one is free again",
             )
-            return
         _metrics.ALLOCATION_FAILURES.labels(REASON_CLASS_FULL).inc()
-        await self._pending(
+        return await self._pending(
             claim,
             REASON_CLASS_FULL,
             f"HostPortClass {class_name!r} has no free port; the claim binds when one is "
@@ -123,7 +135,7 @@ class ClaimReconciler:
 
     # --- static ports --------------------------------------------------------------------
 
-    async def _bind_static(self, claim: api.HostPortClaim, port: int) -> None:
+    async def _bind_static(self, claim: api.HostPortClaim, port: int) -> api.HostPortClaim | str:
         """Bind ``spec.port`` exactly: create its HostPort, or take the reserved one.
 
         Never steals: a port another claim holds (or that is Released) leaves the claim
@@ -132,28 +144,25 @@ class ClaimReconciler:
         class_name = claim.spec.host_port_class_name
         if not self._ctx.ports.in_pools(class_name, port):
             _metrics.ALLOCATION_FAILURES.labels(REASON_PORT_OUTSIDE_POOLS).inc()
-            await self._pending(
+            return await self._pending(
                 claim,
                 REASON_PORT_OUTSIDE_POOLS,
                 f"spec.port {port} is not in the pools of HostPortClass {class_name!r}; "
                 "use a port of its pools (kubectl get hostportclass "
                 f"{class_name} -o yaml)",
             )
-            return
         name = api.hostport_name(port)
         existing = self._ctx.caches.hostport_informer.store.get(name)
         if existing is not None and _reserved_for(existing, class_name):
             await self._take_reserved(claim, existing)
-            await self._bind(claim, port)
-            return
+            return await self._bind(claim, port)
         if existing is None and self._ctx.ports.holder(port) is None:
             hostport = await self._create_static(claim, port)
             if hostport is not None:
-                await self._bind(claim, port)
-                return
+                return await self._bind(claim, port)
             existing = self._ctx.caches.hostport_informer.store.get(name)
         _metrics.ALLOCATION_FAILURES.labels(REASON_PORT_TAKEN).inc()
-        await self._pending(claim, REASON_PORT_TAKEN, _taken_message(port, existing))
+        return await self._pending(claim, REASON_PORT_TAKEN, _taken_message(port, existing))
 
     async def _create_static(self, claim: api.HostPortClaim, port: int) -> api.HostPort | None:
         """Create HostPort ``port-<port>`` for the claim; None if someone holds it."""
@@ -214,7 +223,7 @@ class ClaimReconciler:
             return hostport
         raise kube.Retryable(f"{self._ctx.max_tries} candidate ports were all taken")
 
-    async def _bind(self, claim: api.HostPortClaim, port: int) -> None:
+    async def _bind(self, claim: api.HostPortClaim, port: int) -> api.HostPortClaim:
         patch: dict[str, Any] = {
             "metadata": {
                 "resourceVersion": claim.metadata.resource_version,
@@ -232,9 +241,9 @@ class ClaimReconciler:
         self._ctx.wrote_claim(claim, bound)
         self._ctx.created.pop(claim.metadata.uid, None)
         _metrics.ALLOCATIONS.inc()
-        await self._ensure_bound(bound, port)
+        return await self._ensure_bound(bound, port)
 
-    async def _ensure_bound(self, claim: api.HostPortClaim, port: int) -> None:
+    async def _ensure_bound(self, claim: api.HostPortClaim, port: int) -> api.HostPortClaim:
         if api.FINALIZER not in claim.metadata.finalizers:
             finalizers = tuple(_with_finalizer(claim.metadata.finalizers))
             claim = await self._patch_finalizers(claim, finalizers)
@@ -252,26 +261,28 @@ class ClaimReconciler:
             and status.port == port
             and _context.same_condition(api.find_condition(status.conditions, BOUND), wanted)
         ):
-            return
-        await self._patch_status(claim, phase=api.PHASE_BOUND, port=port, condition=wanted)
+            return claim
+        claim = await self._patch_status(claim, phase=api.PHASE_BOUND, port=port, condition=wanted)
         await self._ctx.recorder.record(
             _context.claim_reference(claim),
             type=kube.NORMAL,
             reason=REASON_BOUND,
             message=wanted.message,
         )
+        return claim
 
-    async def _pending(self, claim: api.HostPortClaim, reason: str, message: str) -> None:
+    async def _pending(self, claim: api.HostPortClaim, reason: str, message: str) -> str:
         wanted = _context.condition(
             BOUND, False, reason, message, generation=claim.metadata.generation
         )
         old = api.find_condition(claim.status.conditions, BOUND)
         if claim.status.phase == api.PHASE_PENDING and _context.same_condition(old, wanted):
-            return
+            return message
         await self._patch_status(claim, phase=api.PHASE_PENDING, port=0, condition=wanted)
         await self._ctx.recorder.record(
             _context.claim_reference(claim), type=kube.WARNING, reason=reason, message=message
         )
+        return message
 
     # --- deletion ------------------------------------------------------------------------
 

@@ -164,3 +164,13 @@ def claims_counted(*, caches: kube.Caches, quotas: Add) -> kube.Handler[api.Host
             quotas(kube.object_key(quota.metadata.namespace, quota.metadata.name))
 
     return handle
+
+
+def on_statefulset(*, statefulsets: Add) -> kube.Handler[kube.StatefulSet]:
+    """A StatefulSet changed (e.g. scaled): check its per-pod claims."""
+
+    def handle(old: kube.StatefulSet | None, new: kube.StatefulSet | None) -> None:
+        if new is not None:
+            statefulsets(kube.object_key(new.metadata.namespace, new.metadata.name))
+
+    return handle

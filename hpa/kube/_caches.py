@@ -2,9 +2,10 @@
 
 One :class:`Caches` holds an informer per kind hpa reads: HostPortClasses, HostPortClaims,
 HostPorts, Pods (only those the webhook labelled ``hostport.rmb938.com/uses-claims``, kept as a
-small projection), Namespaces (for their labels) and ResourceQuotas (for the per-class claim
-quota). Reconcilers and the webhook read from here;
-the webhook may fall back to one live read (:meth:`Caches.fetch_claim`) on a cache miss.
+small projection), Namespaces (for their labels), ResourceQuotas (for the per-class claim
+quota) and StatefulSets (for the retention policy of per-pod claims). Reconcilers and the
+webhook read from here; the webhook may fall back to one live read
+(:meth:`Caches.fetch_claim`) on a cache miss.
 """
 
 from typing import Final
@@ -21,10 +22,14 @@ BY_CLAIM: Final = "claim"
 BY_CLASS: Final = "class"
 BY_NAMESPACE: Final = "namespace"
 BY_NAMESPACE_CLASS: Final = "namespace-class"
+BY_STATEFULSET: Final = "statefulset"
 
 
 def _namespaced_key(
-    obj: api.HostPortClaim | _resources.Namespace | _resources.ResourceQuota,
+    obj: api.HostPortClaim
+    | _resources.Namespace
+    | _resources.ResourceQuota
+    | _resources.StatefulSet,
 ) -> str:
     return _informers.object_key(obj.metadata.namespace, obj.metadata.name)
 
@@ -49,6 +54,11 @@ def _claim_of(hostport: api.HostPort) -> list[str]:
 def _claim_uid_of(hostport: api.HostPort) -> list[str]:
     ref = hostport.spec.claim_ref
     return [] if ref is None or not ref.uid else [ref.uid]
+
+
+def _statefulset_of(claim: api.HostPortClaim) -> list[str]:
+    name = claim.metadata.labels.get(api.STATEFULSET_LABEL)
+    return [] if not name else [_informers.object_key(claim.metadata.namespace, name)]
 
 
 class Caches:
@@ -104,6 +114,14 @@ class Caches:
             key=_namespaced_key,
             watch_timeout=watch_timeout,
         )
+        self.statefulset_informer = _informers.Informer(
+            client,
+            _resources.STATEFULSETS,
+            decode=_informers.struct_decoder(_resources.StatefulSet),
+            key=_namespaced_key,
+            watch_timeout=watch_timeout,
+        )
+        self.claim_informer.store.add_index(BY_STATEFULSET, _statefulset_of)
         self.quota_informer.store.add_index(BY_NAMESPACE, lambda q: [q.metadata.namespace])
         self.claim_informer.store.add_index(
             BY_NAMESPACE_CLASS,
@@ -129,6 +147,7 @@ class Caches:
             self.pod_informer,  # type: ignore[list-item]
             self.namespace_informer,  # type: ignore[list-item]
             self.quota_informer,  # type: ignore[list-item]
+            self.statefulset_informer,  # type: ignore[list-item]
         ]
 
     async def run(
@@ -206,4 +225,14 @@ class Caches:
             self.claim_informer.store.by_index(
                 BY_NAMESPACE_CLASS, _informers.object_key(namespace, class_name)
             )
+        )
+
+    def statefulset(self, namespace: str, name: str) -> _resources.StatefulSet | None:
+        """The cached StatefulSet, or None."""
+        return self.statefulset_informer.store.get(name, namespace=namespace)
+
+    def claims_of_statefulset(self, namespace: str, name: str) -> list[api.HostPortClaim]:
+        """Per-pod claims labelled with this StatefulSet."""
+        return self.claim_informer.store.by_index(
+            BY_STATEFULSET, _informers.object_key(namespace, name)
         )

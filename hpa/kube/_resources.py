@@ -77,6 +77,9 @@ PODS: Final = Resource(group="", version="v1", plural="pods", kind="Pod", namesp
 NAMESPACES: Final = Resource(
     group="", version="v1", plural="namespaces", kind="Namespace", namespaced=False
 )
+STATEFULSETS: Final = Resource(
+    group="apps", version="v1", plural="statefulsets", kind="StatefulSet", namespaced=True
+)
 RESOURCE_QUOTAS: Final = Resource(
     group="", version="v1", plural="resourcequotas", kind="ResourceQuota", namespaced=True
 )
@@ -131,6 +134,21 @@ class Namespace(_Wire, frozen=True, kw_only=True):
     api_version: str = "v1"
     kind: str = "Namespace"
     metadata: api.ObjectMeta = api.ObjectMeta()
+
+
+class StatefulSetSpec(_Wire, frozen=True, kw_only=True):
+    """The part of a StatefulSet's spec hpa reads."""
+
+    replicas: int = 1
+
+
+class StatefulSet(_Wire, frozen=True, kw_only=True):
+    """A StatefulSet as hpa keeps it: identity, annotations (retention policy) and replicas."""
+
+    api_version: str = "apps/v1"
+    kind: str = "StatefulSet"
+    metadata: api.ObjectMeta = api.ObjectMeta()
+    spec: StatefulSetSpec = StatefulSetSpec()
 
 
 class ResourceQuotaSpec(_Wire, frozen=True, kw_only=True):
