@@ -72,6 +72,17 @@ class _Stale(Exception):
     """The stored object changed while an update's admission webhooks ran."""
 
 
+def _names_resource_version(patch: Any) -> bool:
+    """Whether a patch carries a resourceVersion precondition (merge, strategic or JSON)."""
+    if isinstance(patch, dict):
+        return bool((patch.get("metadata") or {}).get("resourceVersion"))
+    if isinstance(patch, list):
+        return any(
+            isinstance(op, dict) and op.get("path") == "/metadata/resourceVersion" for op in patch
+        )
+    return False
+
+
 class Engine:
     """Create, update, patch and delete against the store (see the module docstring)."""
 
@@ -325,7 +336,7 @@ class Engine:
             try:
                 return await self.replace(call, current, patched)
             except _Stale:
-                if rv:
+                if _names_resource_version(patch):
                     raise self._conflict(call) from None
         raise self._conflict(call)
 
