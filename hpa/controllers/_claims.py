@@ -180,13 +180,18 @@ class ClaimReconciler:
         return hostport
 
     async def _take_reserved(self, claim: api.HostPortClaim, hostport: api.HostPort) -> None:
-        """Set the claimRef of a reserved HostPort (allowed once, by its CEL rule)."""
+        """Set the claimRef of a reserved HostPort (allowed once, by its CEL rule).
+
+        Unless the administrator set one, its reclaim policy becomes Retain, as for a
+        PersistentVolume made by hand: when the claim goes, the port stays Released for the
+        administrator rather than returning to the pool.
+        """
         patch = {
             "metadata": {"resourceVersion": hostport.metadata.resource_version},
             "spec": {
                 "claimRef": msgspec.to_builtins(_claim_ref(claim)),
-                "reclaimPolicy": hostport.spec.reclaim_policy
-                or _releasing.policy_for_claim(self._ctx, claim),
+                # a port reserved by hand is kept by default, as a hand-made PV is (Retain)
+                "reclaimPolicy": hostport.spec.reclaim_policy or api.RECLAIM_RETAIN,
             },
         }
         taken = await self._ctx.client.patch(

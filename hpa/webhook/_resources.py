@@ -3,7 +3,8 @@
 The CRDs' schemas and CEL rules already hold most invariants in the API server (so they hold
 while the webhook is down); this webhook repeats them with messages that name the field and the
 fix, and adds what CEL cannot see: a class's pools against other classes (allowed, answered
-with a warning naming the other class) and a claim's class existing (a warning too).
+with a warning naming the other class), a claim's class existing and its static port lying in
+the class's pools (warnings too), and the per-class claim quota on claim CREATE (``_quotas``).
 
 Objects are decoded into loose projections (every field optional, no bounds), not the
 ``hpa.api`` types, so that an out-of-range value is reported by these checks in words rather
@@ -55,6 +56,7 @@ class _Class(_Wire, frozen=True, kw_only=True):
 class _ClaimSpec(_Wire, frozen=True, kw_only=True):
     host_port_class_name: str = ""
     host_port_name: str = ""
+    port: int | None = None
 
 
 class _Claim(_Wire, frozen=True, kw_only=True):
@@ -135,12 +137,23 @@ class ResourceValidator:
 
     def _claim_warnings(self, claim: _Claim) -> list[str]:
         name = claim.spec.host_port_class_name
-        if not name or any(c.metadata.name == name for c in self._classes.classes()):
+        if not name:
             return []
-        return [
-            f"spec.hostPortClassName: HostPortClass {name!r} does not exist (yet); the claim "
-            "stays Pending until it does"
-        ]
+        cls = next((c for c in self._classes.classes() if c.metadata.name == name), None)
+        if cls is None:
+            return [
+                f"spec.hostPortClassName: HostPortClass {name!r} does not exist (yet); the "
+                "claim stays Pending until it does"
+            ]
+        port = claim.spec.port
+        pools = cls.spec.pools
+        if port is not None and not any(p.start <= port <= p.end for p in pools):
+            ranges = ",".join(f"{p.start}-{p.end}" for p in pools)
+            return [
+                f"spec.port: {port} is not in the pools of HostPortClass {name!r} ({ranges}); "
+                "the claim stays Pending until the pools include it"
+            ]
+        return []
 
 
 def _objects(request: reviews.AdmissionRequest, type_: type[_T]) -> tuple[_T, _T | None]:

@@ -103,7 +103,8 @@ async def test_reserved_port_is_held_and_only_bound_statically(
     cluster: SandboxCluster, operator: Start
 ) -> None:
     """A HostPort an admin creates without claimRef is Reserved: dynamic claims never get it,
-    a claim asking for that port does."""
+    a claim asking for that port does, and when that claim goes the port stays Released (a
+    reservation is Retain by default, like a hand-made PersistentVolume)."""
     await cluster.add(api.PLURAL_CLASS, _class())
     await cluster.add(api.PLURAL_HOSTPORT, _reserved(9000))
     async with operator():
@@ -118,6 +119,10 @@ async def test_reserved_port_is_held_and_only_bound_statically(
         assert await eventually(lambda: _port(cluster, "wants-9000")) == 9000
         assert _hostport(cluster, 9000)["spec"]["claimRef"]["name"] == "wants-9000"
         await eventually(lambda: _hp_phase(cluster, 9000) == api.PHASE_ALLOCATED)
+        assert _hostport(cluster, 9000)["spec"]["reclaimPolicy"] == api.RECLAIM_RETAIN
+        await cluster.delete(api.PLURAL_CLAIM, "wants-9000", "default")
+        await eventually(lambda: _hp_phase(cluster, 9000) == api.PHASE_RELEASED)
+        assert cluster.get(api.PLURAL_CLAIM, "wants-9000", "default") is None
 
 
 @pytest.mark.parametrize(

@@ -164,3 +164,27 @@ async def test_template_port_needs_a_pod_name(cluster: support.FakeCluster) -> N
     response = await mutator(support.make_request(pod, name=""))
     assert not response.allowed
     assert response.status is not None and "metadata.name" in response.status.message
+
+
+async def test_static_port_outside_the_pools_is_warned(cluster: support.FakeCluster) -> None:
+    """A claim whose spec.port lies outside its class's pools is allowed with a warning."""
+    cluster.add_class("sample", (9000, 9010))
+    validator = webhook.ResourceValidator(classes=cluster)
+    claim = {
+        "apiVersion": api.API_VERSION,
+        "kind": api.KIND_CLAIM,
+        "metadata": {"name": "c", "namespace": "default"},
+        "spec": {"hostPortClassName": "sample", "port": 12000},
+    }
+    request = support.make_request(claim, group=api.GROUP, resource=api.PLURAL_CLAIM)
+    response = await validator(request)
+    assert response.allowed
+    assert response.warnings == (
+        "spec.port: 12000 is not in the pools of HostPortClass 'sample' (9000-9010); the claim "
+        "stays Pending until the pools include it",
+    )
+    claim["spec"]["port"] = 9005
+    inside = await validator(
+        support.make_request(claim, group=api.GROUP, resource=api.PLURAL_CLAIM)
+    )
+    assert inside.allowed and not inside.warnings
