@@ -14,9 +14,19 @@ That is three writes per claim (plus the HostPort's own status), and no read: ev
 read from the caches. A claim whose class is missing or full stays Pending with a ``Bound``
 condition that says why, and an Event naming the class.
 
+A static claim (``spec.port``) skips the index: it creates ``port-<spec.port>`` or, if an
+administrator reserved that port (a HostPort of its class without ``claimRef``), sets the
+reserved HostPort's claimRef; any other holder leaves it Pending (``PortTaken``), never robbed.
+A claim Pending because every free port of its class is cooling down after release says so
+(``PortsCooling``).
+
 Deleting a claim: while a pod (of the pod cache) names it in a claim annotation, nothing
-happens; then phase Deleting, delete its HostPort, and once the HostPort is gone remove the
-finalizer.
+happens; then phase Deleting, and its HostPort is released as its reclaim policy says
+(``_releasing``): deleted (the finalizer goes once it is gone), or marked Released and kept
+(Retain, or until the class's reuse delay is over), and the finalizer goes at once.
+
+:meth:`ClaimReconciler.bind` is also the admission path's binder for per-pod claims
+(``_templates``).
 """
 
 import contextlib
