@@ -182,5 +182,7 @@ def handlers(
             namespace_selector=namespace_selector,
             allow_host_network=allow_host_network,
         ),
-        PATH_VALIDATE_RESOURCES: resources.ResourceValidator(classes=classes, quotas=quotas),
+        PATH_VALIDATE_RESOURCES: resources.ResourceValidator(
+            classes=classes, quotas=quotas, claims=claims
+        ),
     }

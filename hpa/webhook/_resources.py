@@ -19,7 +19,7 @@ import msgspec
 from hpa import api
 from hpa.webhook import _errors as errors
 from hpa.webhook import _handling as handling
-from hpa.webhook import _quotas as quotas
+from hpa.webhook import _quotas as quotas_module
 from hpa.webhook import _readers as readers
 from hpa.webhook import _responses as responses
 from hpa.webhook import _reviews as reviews
@@ -91,14 +91,23 @@ class ResourceValidator:
     Args:
         classes: the HostPortClasses.
         quotas: ResourceQuotas and claim counts; the per-class claim quota is checked on claim
-            CREATE only when given.
+            CREATE only when given, with ``claims``.
+        claims: the cached claims.
     """
 
     def __init__(
-        self, *, classes: readers.ClassReader, quotas: readers.QuotaReader | None = None
+        self,
+        *,
+        classes: readers.ClassReader,
+        quotas: readers.QuotaReader | None = None,
+        claims: readers.ClaimReader | None = None,
     ) -> None:
         self._classes = classes
-        self._quotas = quotas
+        self._quotas = (
+            None
+            if quotas is None or claims is None
+            else quotas_module.ClassQuota(quotas, claims=claims)
+        )
 
     async def __call__(self, request: reviews.AdmissionRequest, /) -> reviews.AdmissionResponse:
         """Allow the object (perhaps with warnings), or deny naming each invalid field."""
@@ -117,10 +126,11 @@ class ResourceValidator:
             problems = _check_claim(new_claim, old_claim)
             warnings = self._claim_warnings(new_claim)
             if not problems and old_claim is None and self._quotas is not None:
-                denial = quotas.check_class_quota(
-                    self._quotas,
+                denial = self._quotas.check(
                     namespace=request.namespace,
                     class_name=new_claim.spec.host_port_class_name,
+                    name=new_claim.metadata.name or request.name or request.uid,
+                    dry_run=bool(request.dry_run),
                 )
                 if denial is not None:
                     return denial

@@ -2,6 +2,8 @@
 
 import json
 
+import yaml
+
 from hpa import api, sandbox
 from tests.integration.features.conftest import Hpa
 from tests.operator_fixtures import claim, sample_class
@@ -76,3 +78,20 @@ async def test_per_class_quota_denies_the_claim_over_it(
         described = await kubectl("describe", "quota", "per-class")
         assert any(line.split() == [key, "1", "1"] for line in described.stdout.splitlines())
         await kubectl("apply", "-f", "-", input=json.dumps(claim("elsewhere", class_name="other")))
+
+
+async def test_per_class_quota_holds_for_a_burst(
+    sandbox: sandbox.Sandbox, kubectl: Kubectl, hpa: Hpa
+) -> None:
+    """Of claims applied back to back in one file, exactly the per-class limit is created and
+    each of the others is denied naming the quota."""
+    key = api.class_quota_key("sample")
+    async with hpa():
+        await kubectl("apply", "-f", "-", input=_quota("burst", {key: "2"}))
+        await sandbox.create(sample_class())
+        burst = yaml.safe_dump_all([claim(f"c{i}") for i in range(4)])
+        applied = await kubectl("apply", "-f", "-", input=burst, check=False)
+        assert applied.returncode != 0
+        assert applied.stderr.count("exceeded quota: burst") == 2
+        got = await kubectl("get", api.PLURAL_CLAIM, "-o", "name")
+        assert len(got.stdout.split()) == 2

@@ -26,6 +26,15 @@ class FakeQuotas:
         return self.counts.get(class_name, 0)
 
 
+def _checker(
+    reader: FakeQuotas, claims: support.FakeCluster | None = None, clock: list[float] | None = None
+) -> quotas.ClassQuota:
+    now = clock if clock is not None else [0.0]
+    return quotas.ClassQuota(
+        reader, claims=claims or support.managed_cluster(), clock=lambda: now[0], ttl=30.0
+    )
+
+
 @pytest.mark.parametrize(
     ("hard", "used", "denied"),
     [
@@ -38,7 +47,7 @@ class FakeQuotas:
 def test_class_quota_denies_the_claim_over_it(hard: str, used: int, denied: bool) -> None:
     """A claim that would take the class's count above a quota's hard limit is denied."""
     reader = FakeQuotas({"q": {KEY: hard}}, {"sample": used})
-    response = quotas.check_class_quota(reader, namespace="default", class_name="sample")
+    response = _checker(reader).check(namespace="default", class_name="sample", name="new")
     assert (response is not None) == denied
     if response is not None:
         assert response.status is not None and response.status.code == 403
@@ -51,13 +60,38 @@ def test_class_quota_ignores_other_classes_and_keys() -> None:
     """Quotas on another class, or kube's own keys, do not limit this class."""
     other = api.class_quota_key("other")
     reader = FakeQuotas({"q": {other: "0", "pods": "0"}}, {"sample": 9})
-    assert quotas.check_class_quota(reader, namespace="default", class_name="sample") is None
+    assert _checker(reader).check(namespace="default", class_name="sample", name="c") is None
+
+
+def test_claims_admitted_back_to_back_count_before_the_cache_shows_them() -> None:
+    """Claims admitted here count until the cache has them, so a burst cannot pass the quota;
+    a claim that never reaches the cache stops counting after the TTL."""
+    reader = FakeQuotas({"q": {KEY: "2"}}, {"sample": 0})
+    claims = support.managed_cluster()
+    clock = [0.0]
+    checker = _checker(reader, claims, clock)
+    assert checker.check(namespace="default", class_name="sample", name="a") is None
+    assert checker.check(namespace="default", class_name="sample", name="b") is None
+    assert checker.check(namespace="default", class_name="sample", name="c") is not None
+    claims.add_claim("a")  # the cache catches up with one of them: counted once, not twice
+    reader.counts["sample"] = 1
+    assert checker.check(namespace="default", class_name="sample", name="c") is not None
+    clock[0] = 31.0  # "b" was refused later in the chain and never appeared
+    assert checker.check(namespace="default", class_name="sample", name="c") is None
+
+
+def test_dry_run_is_not_counted() -> None:
+    """A dry-run create is checked but not counted."""
+    reader = FakeQuotas({"q": {KEY: "1"}}, {"sample": 0})
+    checker = _checker(reader)
+    assert checker.check(namespace="default", class_name="sample", name="a", dry_run=True) is None
+    assert checker.check(namespace="default", class_name="sample", name="a") is None
 
 
 async def test_validator_checks_quota_on_create_only(cluster: support.FakeCluster) -> None:
     """ResourceValidator denies a claim CREATE over the class quota; updates pass."""
     validator = webhook.ResourceValidator(
-        classes=cluster, quotas=FakeQuotas({"q": {KEY: "1"}}, {"sample": 1})
+        classes=cluster, quotas=FakeQuotas({"q": {KEY: "1"}}, {"sample": 1}), claims=cluster
     )
     claim = {
         "apiVersion": api.API_VERSION,
