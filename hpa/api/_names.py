@@ -43,6 +43,36 @@ PORT_MAX: Final = 65535
 
 HOSTPORT_NAME_PREFIX: Final = "port-"
 
+#: Pod (template) annotation ``template.hostport.rmb938.com/<portName>: <className>``: the pod
+#: gets its own claim ``<podName>-<portName>`` of that class, made at pod CREATE.
+TEMPLATE_ANNOTATION_PREFIX: Final = f"template.{GROUP}/"
+#: StatefulSet annotations, the shape of ``persistentVolumeClaimRetentionPolicy``: what happens
+#: to per-pod claims when the StatefulSet is deleted, or scaled below their ordinal.
+WHEN_DELETED_ANNOTATION: Final = f"{GROUP}/when-deleted"
+WHEN_SCALED_ANNOTATION: Final = f"{GROUP}/when-scaled"
+RETENTION_RETAIN: Final = "Retain"
+RETENTION_DELETE: Final = "Delete"
+#: Labels of a per-pod claim: its StatefulSet's name and its pod's ordinal.
+STATEFULSET_LABEL: Final = f"{GROUP}/statefulset"
+ORDINAL_LABEL: Final = f"{GROUP}/ordinal"
+
+#: ResourceQuota key of Kubernetes' own object-count quota on claims.
+COUNT_QUOTA_KEY: Final = f"count/{PLURAL_CLAIM}.{GROUP}"
+#: ResourceQuota key of hpa's per-class claim quota is ``<class>`` + this, the shape of
+#: Kubernetes' per-StorageClass ``<class>.storageclass.storage.k8s.io/persistentvolumeclaims``.
+CLASS_QUOTA_SUFFIX: Final = f".hostportclass.{GROUP}/{PLURAL_CLAIM}"
+
+
+def class_quota_key(class_name: str) -> str:
+    """The ResourceQuota ``spec.hard`` key that limits claims of one class in a namespace."""
+    return f"{class_name}{CLASS_QUOTA_SUFFIX}"
+
+
+def class_of_quota_key(key: str) -> str | None:
+    """The class a per-class quota key limits, or None if ``key`` is not one."""
+    name = key.removesuffix(CLASS_QUOTA_SUFFIX)
+    return name if name and name != key else None
+
 
 def hostport_name(port: int) -> str:
     """The name of the HostPort that holds ``port``.

@@ -6,6 +6,7 @@ descriptions given here with ``msgspec.Meta`` become the OpenAPI schema, and CEL
 invariants hold even while the webhook is down.
 """
 
+import datetime as dt
 from typing import Annotated, Final
 
 import msgspec
@@ -16,9 +17,26 @@ PHASE_PENDING: Final = "Pending"
 PHASE_BOUND: Final = "Bound"
 PHASE_ALLOCATED: Final = "Allocated"
 PHASE_DELETING: Final = "Deleting"
+#: A HostPort whose claim is gone, kept (reclaim policy Retain, or cooling for the reuse delay).
+PHASE_RELEASED: Final = "Released"
+#: A HostPort an administrator created without a claimRef: held, handed only to a static claim.
+PHASE_RESERVED: Final = "Reserved"
 
 CLAIM_PHASES: Final = (PHASE_PENDING, PHASE_BOUND, PHASE_DELETING)
-HOSTPORT_PHASES: Final = (PHASE_PENDING, PHASE_ALLOCATED, PHASE_DELETING)
+HOSTPORT_PHASES: Final = (
+    PHASE_PENDING,
+    PHASE_ALLOCATED,
+    PHASE_RELEASED,
+    PHASE_RESERVED,
+    PHASE_DELETING,
+)
+
+RECLAIM_DELETE: Final = "Delete"
+RECLAIM_RETAIN: Final = "Retain"
+RECLAIM_POLICIES: Final = (RECLAIM_DELETE, RECLAIM_RETAIN)
+
+#: Longest reuse delay a class may ask for (one day).
+MAX_REUSE_DELAY: Final = 86400
 
 #: Most pools a class may have; bounds the cost of the no-overlap CEL rule (n² comparisons).
 MAX_POOLS: Final = 64
@@ -111,10 +129,30 @@ Pools = Annotated[
 ]
 
 
+ReclaimPolicy = Annotated[
+    str,
+    msgspec.Meta(
+        description="What happens to a HostPort when its claim is deleted: Delete frees the "
+        "port; Retain keeps the HostPort (phase Released) until an administrator deletes it.",
+        extra_json_schema={"enum": list(RECLAIM_POLICIES)},
+    ),
+]
+
+
 class HostPortClassSpec(_meta._Wire, frozen=True, kw_only=True):
-    """The pools of ports a class hands out."""
+    """The pools of ports a class hands out, and what happens to a port once released."""
 
     pools: Pools
+    reclaim_policy: ReclaimPolicy = RECLAIM_DELETE
+    reuse_delay_seconds: Annotated[
+        int,
+        msgspec.Meta(
+            ge=0,
+            le=MAX_REUSE_DELAY,
+            description="Seconds a port released by a claim of this class stays held (HostPort "
+            "phase Released) before it may be handed out again. 0 frees it at once.",
+        ),
+    ] = 0
 
 
 class HostPortClassStatus(_meta._Wire, frozen=True, kw_only=True):
@@ -171,6 +209,23 @@ class HostPortClaimSpec(_meta._Wire, frozen=True, kw_only=True):
         ObjectName,
         msgspec.Meta(description="The HostPort bound to this claim; set by hpa, once."),
     ] = ""
+    port: (
+        Annotated[
+            Port,
+            msgspec.Meta(
+                description="A specific port to claim (a static port); it must lie in the "
+                "class's pools. Unset: hpa picks the lowest free one. Immutable."
+            ),
+        ]
+        | None
+    ) = None
+    reclaim_policy: (
+        Annotated[
+            ReclaimPolicy,
+            msgspec.Meta(description="Overrides the class's reclaimPolicy for this claim."),
+        ]
+        | None
+    ) = None
 
 
 _CLAIM_SPEC_RULES: Final = [
@@ -179,7 +234,12 @@ _CLAIM_SPEC_RULES: Final = [
         "(has(self.hostPortName) && self.hostPortName == oldSelf.hostPortName)",
         "hostPortName is set once, when the claim is bound, and never changes",
         field_path=".hostPortName",
-    )
+    ),
+    _rule(
+        "has(self.port) == has(oldSelf.port) && (!has(self.port) || self.port == oldSelf.port)",
+        "port is immutable; delete and re-create the claim",
+        field_path=".port",
+    ),
 ]
 
 
@@ -242,6 +302,16 @@ class HostPortSpec(_meta._Wire, frozen=True, kw_only=True):
     claim_ref: (
         Annotated[ClaimRef, msgspec.Meta(description="The claim this port is bound to.")] | None
     ) = None
+    reclaim_policy: (
+        Annotated[
+            ReclaimPolicy,
+            msgspec.Meta(
+                description="Copied from the claim or class when the HostPort is created; "
+                "unset means the class's policy at release time."
+            ),
+        ]
+        | None
+    ) = None
 
 
 _HOSTPORT_SPEC_RULES: Final = [
@@ -259,10 +329,20 @@ class HostPortStatus(_meta._Wire, frozen=True, kw_only=True):
     phase: Annotated[
         str,
         msgspec.Meta(
-            description="Pending, Allocated or Deleting.",
+            description="Pending, Allocated, Released, Reserved or Deleting.",
             extra_json_schema={"enum": list(HOSTPORT_PHASES)},
         ),
     ] = ""
+    released_at: (
+        Annotated[
+            dt.datetime,
+            msgspec.Meta(
+                description="When the claim let the port go; with the class's "
+                "reuseDelaySeconds, when it may be handed out again."
+            ),
+        ]
+        | None
+    ) = None
     observed_generation: Annotated[int, msgspec.Meta(ge=0)] = 0
     conditions: Conditions = ()
 

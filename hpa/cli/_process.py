@@ -92,6 +92,8 @@ async def run_process(
             claims=manager.caches,
             namespaces=manager.caches,
             classes=manager.caches,
+            quotas=manager.caches,
+            provisioner=manager.provisioner,
             namespace_selector=serving.namespace_selector,
             allow_host_network=serving.allow_host_network,
         ),

@@ -3,7 +3,8 @@
 The reconcile contract (:class:`Result`, :class:`TerminalError`, :class:`Reconciler`) is kept
 apart from the loop that runs it (:class:`Controller` with a :class:`WorkQueue`); informer
 changes are mapped to keys in ``_handlers``. :class:`Manager` composes caches, port index,
-controllers, repair loop and leader election into the operator.
+controllers, repair loop and leader election into the operator; its
+:class:`ClaimProvisioner` binds per-pod claims for the webhook, in the admission path.
 """
 
 from hpa.controllers._claims import ClaimReconciler
@@ -13,12 +14,15 @@ from hpa.controllers._controller import Controller
 from hpa.controllers._hostports import HostPortReconciler
 from hpa.controllers._manager import CHECK_CACHES, CHECK_INDEX, Manager
 from hpa.controllers._queueing import ExponentialBackoff, ShutDown, WorkQueue
+from hpa.controllers._quotas import QuotaReconciler
 from hpa.controllers._reconciling import Reconciler, Result, TerminalError
 from hpa.controllers._repair import Repairer
+from hpa.controllers._templates import ClaimProvisioner, StatefulSetReconciler
 
 __all__ = [
     "CHECK_CACHES",
     "CHECK_INDEX",
+    "ClaimProvisioner",
     "ClaimReconciler",
     "ClassReconciler",
     "Context",
@@ -26,10 +30,12 @@ __all__ = [
     "ExponentialBackoff",
     "HostPortReconciler",
     "Manager",
+    "QuotaReconciler",
     "Reconciler",
     "Repairer",
     "Result",
     "ShutDown",
+    "StatefulSetReconciler",
     "TerminalError",
     "WorkQueue",
     "ranges_text",

@@ -14,9 +14,19 @@ That is three writes per claim (plus the HostPort's own status), and no read: ev
 read from the caches. A claim whose class is missing or full stays Pending with a ``Bound``
 condition that says why, and an Event naming the class.
 
+A static claim (``spec.port``) skips the index: it creates ``port-<spec.port>`` or, if an
+administrator reserved that port (a HostPort of its class without ``claimRef``), sets the
+reserved HostPort's claimRef; any other holder leaves it Pending (``PortTaken``), never robbed.
+A claim Pending because every free port of its class is cooling down after release says so
+(``PortsCooling``).
+
 Deleting a claim: while a pod (of the pod cache) names it in a claim annotation, nothing
-happens; then phase Deleting, delete its HostPort, and once the HostPort is gone remove the
-finalizer.
+happens; then phase Deleting, and its HostPort is released as its reclaim policy says
+(``_releasing``): deleted (the finalizer goes once it is gone), or marked Released and kept
+(Retain, or until the class's reuse delay is over), and the finalizer goes at once.
+
+:meth:`ClaimReconciler.bind` is also the admission path's binder for per-pod claims
+(``_templates``).
 """
 
 import contextlib
@@ -26,7 +36,7 @@ import msgspec
 import structlog
 
 from hpa import api, kube
-from hpa.controllers import _context, _metrics, _reconciling
+from hpa.controllers import _context, _metrics, _reconciling, _releasing
 
 logger = structlog.get_logger(__name__)
 
@@ -35,6 +45,9 @@ REASON_BOUND: Final = "Bound"
 REASON_CLASS_NOT_FOUND: Final = "ClassNotFound"
 REASON_CLASS_FULL: Final = "ClassFull"
 REASON_IN_USE: Final = "InUse"
+REASON_PORT_TAKEN: Final = "PortTaken"
+REASON_PORT_OUTSIDE_POOLS: Final = "PortOutsidePools"
+REASON_PORTS_COOLING: Final = "PortsCooling"
 
 
 class ClaimReconciler:
@@ -57,10 +70,27 @@ class ClaimReconciler:
             self._ctx.created.pop(claim.metadata.uid, None)
             await self._ensure_bound(claim, port)
             return _reconciling.Result()
+        await self.bind(claim)
+        return _reconciling.Result()
+
+    async def bind(self, claim: api.HostPortClaim) -> api.HostPortClaim | str:
+        """Bind a claim now: the bound claim, or why it stays Pending.
+
+        The reconcile path, and the admission path of per-pod claims (``_templates``): both
+        may run for one claim at once; the claim's resourceVersion precondition lets one bind
+        win, and the loser's HostPort is released by the HostPort reconciler.
+
+        Raises:
+            Conflict: another writer changed the claim first.
+            KubeError: a write failed.
+        """
+        port = api.port_of_hostport_name(claim.spec.host_port_name)
+        if port is not None:
+            self._ctx.created.pop(claim.metadata.uid, None)
+            return await self._ensure_bound(claim, port)
         adopted = self._adoptable(claim)
         if adopted is not None:
-            await self._bind(claim, adopted.spec.port)
-            return _reconciling.Result()
+            return await self._bind(claim, adopted.spec.port)
         return await self._allocate_and_bind(claim)
 
     # --- binding -------------------------------------------------------------------------
@@ -74,30 +104,110 @@ class ClaimReconciler:
                 return hostport
         return None
 
-    async def _allocate_and_bind(self, claim: api.HostPortClaim) -> _reconciling.Result:
+    async def _allocate_and_bind(self, claim: api.HostPortClaim) -> api.HostPortClaim | str:
         class_name = claim.spec.host_port_class_name
         cls = self._ctx.caches.class_informer.store.get(class_name)
         if cls is None or cls.metadata.deletion_timestamp is not None:
             _metrics.ALLOCATION_FAILURES.labels(REASON_CLASS_NOT_FOUND).inc()
-            await self._pending(
+            return await self._pending(
                 claim,
                 REASON_CLASS_NOT_FOUND,
                 f"HostPortClass {class_name!r} does not exist; create it or fix "
                 "spec.hostPortClassName",
             )
-            return _reconciling.Result()
+        if claim.spec.port is not None:
+            return await self._bind_static(claim, claim.spec.port)
         hostport = await self._create_hostport(claim)
         if hostport is None:
-            _metrics.ALLOCATION_FAILURES.labels(REASON_CLASS_FULL).inc()
-            await self._pending(
+            return await self._pending_full(claim)
+        return await self._bind(claim, hostport.spec.port)
+
+    async def _pending_full(self, claim: api.HostPortClaim) -> str:
+        class_name = claim.spec.host_port_class_name
+        cooling = _releasing.cooling(self._ctx, class_name)
+        if cooling:
+            _metrics.ALLOCATION_FAILURES.labels(REASON_PORTS_COOLING).inc()
+            delay = _releasing.reuse_delay(self._ctx, class_name)
+            return await self._pending(
                 claim,
-                REASON_CLASS_FULL,
-                f"HostPortClass {class_name!r} has no free port; the claim binds when one is "
-                "freed or the pools grow",
+                REASON_PORTS_COOLING,
+                f"HostPortClass {class_name!r} has no free port; {len(cooling)} released "
+                f"port(s) are cooling down (reuseDelaySeconds={delay}); the claim binds when "
+                "one is free again",
             )
-            return _reconciling.Result()
-        await self._bind(claim, hostport.spec.port)
-        return _reconciling.Result()
+        _metrics.ALLOCATION_FAILURES.labels(REASON_CLASS_FULL).inc()
+        return await self._pending(
+            claim,
+            REASON_CLASS_FULL,
+            f"HostPortClass {class_name!r} has no free port; the claim binds when one is "
+            "freed or the pools grow",
+        )
+
+    # --- static ports --------------------------------------------------------------------
+
+    async def _bind_static(self, claim: api.HostPortClaim, port: int) -> api.HostPortClaim | str:
+        """Bind ``spec.port`` exactly: create its HostPort, or take the reserved one.
+
+        Never steals: a port another claim holds (or that is Released) leaves the claim
+        Pending with reason PortTaken until that HostPort is gone.
+        """
+        class_name = claim.spec.host_port_class_name
+        if not self._ctx.ports.in_pools(class_name, port):
+            _metrics.ALLOCATION_FAILURES.labels(REASON_PORT_OUTSIDE_POOLS).inc()
+            return await self._pending(
+                claim,
+                REASON_PORT_OUTSIDE_POOLS,
+                f"spec.port {port} is not in the pools of HostPortClass {class_name!r}; "
+                "use a port of its pools (kubectl get hostportclass "
+                f"{class_name} -o yaml)",
+            )
+        name = api.hostport_name(port)
+        existing = self._ctx.caches.hostport_informer.store.get(name)
+        if existing is not None and _reserved_for(existing, class_name):
+            await self._take_reserved(claim, existing)
+            return await self._bind(claim, port)
+        if existing is None and self._ctx.ports.holder(port) is None:
+            hostport = await self._create_static(claim, port)
+            if hostport is not None:
+                return await self._bind(claim, port)
+            existing = self._ctx.caches.hostport_informer.store.get(name)
+        _metrics.ALLOCATION_FAILURES.labels(REASON_PORT_TAKEN).inc()
+        return await self._pending(claim, REASON_PORT_TAKEN, _taken_message(port, existing))
+
+    async def _create_static(self, claim: api.HostPortClaim, port: int) -> api.HostPort | None:
+        """Create HostPort ``port-<port>`` for the claim; None if someone holds it."""
+        class_name = claim.spec.host_port_class_name
+        self._ctx.ports.hold(port, class_name)
+        body = _hostport_for(claim, port, _releasing.policy_for_claim(self._ctx, claim))
+        try:
+            hostport = await self._ctx.client.create(kube.HOSTPORTS, body, type=api.HostPort)
+        except kube.AlreadyExists:
+            return None  # the index keeps it held: someone does
+        except BaseException:
+            self._ctx.ports.release(port)
+            raise
+        self._ctx.created[claim.metadata.uid] = hostport
+        return hostport
+
+    async def _take_reserved(self, claim: api.HostPortClaim, hostport: api.HostPort) -> None:
+        """Set the claimRef of a reserved HostPort (allowed once, by its CEL rule).
+
+        Unless the administrator set one, its reclaim policy becomes Retain, as for a
+        PersistentVolume made by hand: when the claim goes, the port stays Released for the
+        administrator rather than returning to the pool.
+        """
+        patch = {
+            "metadata": {"resourceVersion": hostport.metadata.resource_version},
+            "spec": {
+                "claimRef": msgspec.to_builtins(_claim_ref(claim)),
+                # a port reserved by hand is kept by default, as a hand-made PV is (Retain)
+                "reclaimPolicy": hostport.spec.reclaim_policy or api.RECLAIM_RETAIN,
+            },
+        }
+        taken = await self._ctx.client.patch(
+            kube.HOSTPORTS, hostport.metadata.name, patch, type=api.HostPort
+        )
+        self._ctx.created[claim.metadata.uid] = taken
 
     async def _create_hostport(self, claim: api.HostPortClaim) -> api.HostPort | None:
         """Create a HostPort for the lowest free port; None if the class is full.
@@ -112,10 +222,9 @@ class ClaimReconciler:
             port = ports.allocate(class_name)
             if port is None:
                 return None
+            body = _hostport_for(claim, port, _releasing.policy_for_claim(self._ctx, claim))
             try:
-                hostport = await self._ctx.client.create(
-                    kube.HOSTPORTS, _hostport_for(claim, port), type=api.HostPort
-                )
+                hostport = await self._ctx.client.create(kube.HOSTPORTS, body, type=api.HostPort)
             except kube.AlreadyExists:
                 existing = self._ctx.caches.hostport_informer.store.get(api.hostport_name(port))
                 ports.hold(port, existing.spec.host_port_class_name if existing else class_name)
@@ -129,7 +238,7 @@ class ClaimReconciler:
             return hostport
         raise kube.Retryable(f"{self._ctx.max_tries} candidate ports were all taken")
 
-    async def _bind(self, claim: api.HostPortClaim, port: int) -> None:
+    async def _bind(self, claim: api.HostPortClaim, port: int) -> api.HostPortClaim:
         patch: dict[str, Any] = {
             "metadata": {
                 "resourceVersion": claim.metadata.resource_version,
@@ -147,9 +256,9 @@ class ClaimReconciler:
         self._ctx.wrote_claim(claim, bound)
         self._ctx.created.pop(claim.metadata.uid, None)
         _metrics.ALLOCATIONS.inc()
-        await self._ensure_bound(bound, port)
+        return await self._ensure_bound(bound, port)
 
-    async def _ensure_bound(self, claim: api.HostPortClaim, port: int) -> None:
+    async def _ensure_bound(self, claim: api.HostPortClaim, port: int) -> api.HostPortClaim:
         if api.FINALIZER not in claim.metadata.finalizers:
             finalizers = tuple(_with_finalizer(claim.metadata.finalizers))
             claim = await self._patch_finalizers(claim, finalizers)
@@ -167,26 +276,28 @@ class ClaimReconciler:
             and status.port == port
             and _context.same_condition(api.find_condition(status.conditions, BOUND), wanted)
         ):
-            return
-        await self._patch_status(claim, phase=api.PHASE_BOUND, port=port, condition=wanted)
+            return claim
+        claim = await self._patch_status(claim, phase=api.PHASE_BOUND, port=port, condition=wanted)
         await self._ctx.recorder.record(
             _context.claim_reference(claim),
             type=kube.NORMAL,
             reason=REASON_BOUND,
             message=wanted.message,
         )
+        return claim
 
-    async def _pending(self, claim: api.HostPortClaim, reason: str, message: str) -> None:
+    async def _pending(self, claim: api.HostPortClaim, reason: str, message: str) -> str:
         wanted = _context.condition(
             BOUND, False, reason, message, generation=claim.metadata.generation
         )
         old = api.find_condition(claim.status.conditions, BOUND)
         if claim.status.phase == api.PHASE_PENDING and _context.same_condition(old, wanted):
-            return
+            return message
         await self._patch_status(claim, phase=api.PHASE_PENDING, port=0, condition=wanted)
         await self._ctx.recorder.record(
             _context.claim_reference(claim), type=kube.WARNING, reason=reason, message=message
         )
+        return message
 
     # --- deletion ------------------------------------------------------------------------
 
@@ -220,13 +331,22 @@ class ClaimReconciler:
         return _reconciling.Result()
 
     async def _delete_hostports(self, claim: api.HostPortClaim) -> bool:
-        """Delete the claim's HostPorts; True while any of them still exists."""
+        """Release the claim's HostPorts; True while any of them is still to go.
+
+        A HostPort kept after release (Retain, or a reuse delay) is marked Released and the
+        claim does not wait for it; the HostPort reconciler deletes it when its delay is over.
+        """
         hostports = {hp.metadata.name: hp for hp in self._ctx.caches.hostports_of_claim(claim)}
         created = self._ctx.created.get(claim.metadata.uid)
         if created is not None:
             hostports.setdefault(created.metadata.name, created)
-        for hostport in hostports.values():
+        for name, hostport in list(hostports.items()):
             if hostport.metadata.deletion_timestamp is not None:
+                continue
+            if _releasing.kept_after_release(self._ctx, hostport):
+                with contextlib.suppress(kube.NotFound):
+                    await _releasing.mark_released(self._ctx, hostport, why="its claim was deleted")
+                del hostports[name]
                 continue
             # NotFound: gone already; Conflict: the name holds another HostPort now.
             with contextlib.suppress(kube.NotFound, kube.Conflict):
@@ -295,16 +415,48 @@ def _with_finalizer(finalizers: tuple[str, ...]) -> list[str]:
     return list(finalizers) if api.FINALIZER in finalizers else [*finalizers, api.FINALIZER]
 
 
-def _hostport_for(claim: api.HostPortClaim, port: int) -> api.HostPort:
+def _claim_ref(claim: api.HostPortClaim) -> api.ClaimRef:
+    return api.ClaimRef(
+        namespace=claim.metadata.namespace, name=claim.metadata.name, uid=claim.metadata.uid
+    )
+
+
+def _hostport_for(claim: api.HostPortClaim, port: int, reclaim_policy: str) -> api.HostPort:
     return api.HostPort(
         metadata=api.ObjectMeta(name=api.hostport_name(port), finalizers=(api.FINALIZER,)),
         spec=api.HostPortSpec(
             host_port_class_name=claim.spec.host_port_class_name,
             port=port,
-            claim_ref=api.ClaimRef(
-                namespace=claim.metadata.namespace,
-                name=claim.metadata.name,
-                uid=claim.metadata.uid,
-            ),
+            claim_ref=_claim_ref(claim),
+            reclaim_policy=reclaim_policy,
         ),
+    )
+
+
+def _reserved_for(hostport: api.HostPort, class_name: str) -> bool:
+    """Whether an administrator reserved this HostPort (no claimRef) for the class."""
+    return (
+        hostport.spec.claim_ref is None
+        and hostport.spec.host_port_class_name == class_name
+        and hostport.metadata.deletion_timestamp is None
+    )
+
+
+def _taken_message(port: int, holder: api.HostPort | None) -> str:
+    name = api.hostport_name(port)
+    if holder is None:
+        return (
+            f"port {port} is held by another claim (HostPort {name}); the claim binds when "
+            "it is freed"
+        )
+    ref = holder.spec.claim_ref
+    if ref is None:
+        return (
+            f"port {port} is reserved by HostPort {name} for HostPortClass "
+            f"{holder.spec.host_port_class_name!r}; only a claim of that class may take it"
+        )
+    phase = holder.status.phase or api.PHASE_PENDING
+    return (
+        f"port {port} is held by HostPort {name} (claim {ref.namespace}/{ref.name}, phase "
+        f"{phase}); the claim binds when that HostPort is deleted"
     )

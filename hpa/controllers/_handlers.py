@@ -98,6 +98,10 @@ def on_hostport(
         if new is None:
             for key in unbound_claims(caches):
                 claims(key)
+        elif new.spec.claim_ref is None and old is None:
+            # a port reserved by an administrator: a static claim may be waiting for it
+            for key in unbound_claims(caches, new.spec.host_port_class_name):
+                claims(key)
 
     return handle
 
@@ -132,5 +136,41 @@ def on_pod(*, claims: Add) -> kube.Handler[kube.Pod]:
             if pod is not None:
                 for claim_name in pod.claims.values():
                     claims(kube.object_key(pod.namespace, claim_name))
+
+    return handle
+
+
+def on_quota(*, quotas: Add) -> kube.Handler[kube.ResourceQuota]:
+    """A ResourceQuota changed: recount its per-class claim keys."""
+
+    def handle(old: kube.ResourceQuota | None, new: kube.ResourceQuota | None) -> None:
+        quota = new if new is not None else old
+        if new is not None and quota is not None:
+            quotas(kube.object_key(quota.metadata.namespace, quota.metadata.name))
+
+    return handle
+
+
+def claims_counted(*, caches: kube.Caches, quotas: Add) -> kube.Handler[api.HostPortClaim]:
+    """A claim was created or removed: recount the quotas of its namespace."""
+
+    def handle(old: api.HostPortClaim | None, new: api.HostPortClaim | None) -> None:
+        if old is not None and new is not None:
+            return  # an update changes no count
+        claim = new if new is not None else old
+        if claim is None:
+            return
+        for quota in caches.quotas(claim.metadata.namespace):
+            quotas(kube.object_key(quota.metadata.namespace, quota.metadata.name))
+
+    return handle
+
+
+def on_statefulset(*, statefulsets: Add) -> kube.Handler[kube.StatefulSet]:
+    """A StatefulSet changed (e.g. scaled): check its per-pod claims."""
+
+    def handle(old: kube.StatefulSet | None, new: kube.StatefulSet | None) -> None:
+        if new is not None:
+            statefulsets(kube.object_key(new.metadata.namespace, new.metadata.name))
 
     return handle

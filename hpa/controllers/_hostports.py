@@ -3,8 +3,15 @@
 A HostPort is wanted while its claim exists with the uid of ``spec.claimRef`` and is either
 not bound yet or bound to this HostPort (``spec.hostPortName`` is set once, so a claim bound to
 another HostPort will never want this one: that happens when two writers raced for the claim).
-A wanted HostPort gets the finalizer and phase Allocated. An unwanted one is deleted; its
-finalizer is removed once its claim is gone, is being deleted, or is another claim.
+A wanted HostPort gets the finalizer and phase Allocated. An unwanted one is released as its
+reclaim policy says (``_releasing``): deleted, kept Released until its reuse delay is over, or
+kept Released for good (Retain). A HostPort left over from two writers racing for one claim is
+always deleted. Its finalizer is removed once its claim is gone, is being deleted, or is
+another claim.
+
+A HostPort without ``claimRef`` was created by an administrator to reserve the port: it gets
+phase Reserved and is never deleted by hpa; only a claim asking for that port
+(``spec.port``) may bind it.
 
 "The claim is gone" is never concluded from the cache alone: the cache may not have seen a
 claim another replica just created, so a live read confirms it first.
@@ -15,7 +22,7 @@ from typing import Final
 import structlog
 
 from hpa import api, kube
-from hpa.controllers import _context, _reconciling
+from hpa.controllers import _context, _reconciling, _releasing
 
 logger = structlog.get_logger(__name__)
 
@@ -36,10 +43,13 @@ class HostPortReconciler:
         wanted = _wants(claim, hostport)
         if hostport.metadata.deletion_timestamp is not None:
             await self._finalize(hostport, claim, wanted=wanted)
+        elif hostport.spec.claim_ref is None:
+            await self._reserve(hostport)
         elif not wanted:
-            await self._release(hostport, claim)
-        else:
+            return await self._release(hostport, claim)
+        elif claim is None or claim.metadata.deletion_timestamp is None:
             await self._keep(hostport)
+        # else: the claim is going; its reconciler releases the HostPort
         return _reconciling.Result()
 
     async def _claim(self, hostport: api.HostPort) -> api.HostPortClaim | None:
@@ -73,11 +83,35 @@ class HostPortReconciler:
             type=api.HostPort,
         )
 
-    async def _release(self, hostport: api.HostPort, claim: api.HostPortClaim | None) -> None:
+    async def _reserve(self, hostport: api.HostPort) -> None:
+        if hostport.status.phase != api.PHASE_RESERVED:
+            await self._patch_phase(hostport, api.PHASE_RESERVED)
+
+    async def _release(
+        self, hostport: api.HostPort, claim: api.HostPortClaim | None
+    ) -> _reconciling.Result:
         ref = hostport.spec.claim_ref
-        why = "its claim is gone" if claim is None else "its claim is bound to another HostPort"
-        if claim is not None and ref is not None and claim.metadata.uid != ref.uid:
+        raced = claim is not None and ref is not None and claim.metadata.uid == ref.uid
+        why = "its claim is bound to another HostPort" if raced else "its claim is gone"
+        if claim is not None and not raced:
             why = "its claim was deleted and re-created"
+        if not raced and _releasing.kept_after_release(self._ctx, hostport):
+            return await self._cool_down(hostport, why=why)
+        await self._delete(hostport, why=why)
+        return _reconciling.Result()
+
+    async def _cool_down(self, hostport: api.HostPort, *, why: str) -> _reconciling.Result:
+        """Keep a released HostPort: for good under Retain, else until its delay is over."""
+        hostport = await _releasing.mark_released(self._ctx, hostport, why=why)
+        if _releasing.policy(self._ctx, hostport) == api.RECLAIM_RETAIN:
+            return _reconciling.Result()
+        remaining = _releasing.remaining_delay(self._ctx, hostport)
+        if remaining > 0:
+            return _reconciling.Result(requeue_after=remaining)
+        await self._delete(hostport, why=f"{why}; its reuse delay is over")
+        return _reconciling.Result()
+
+    async def _delete(self, hostport: api.HostPort, *, why: str) -> None:
         logger.info("releasing hostport", hostport=hostport.metadata.name, why=why)
         try:
             await self._ctx.client.delete(

@@ -6,8 +6,8 @@ Start-up order (DESIGN.md, "Ports are unique by construction"):
 2. the port index is rebuilt from a fresh, paginated LIST of HostPorts and classes (readiness
    is false until then), and kept current by the HostPort and class informers afterwards;
 3. leader election (or none, if disabled);
-4. while leading: every object is queued once, then the claim, HostPort and class controllers
-   and the repair loop run.
+4. while leading: every object is queued once, then the claim, HostPort, class, quota and
+   StatefulSet controllers and the repair loop run.
 
 Informers and the index run on every replica (the webhook reads them); the reconcilers, which
 write, run on the leader only. Cancelling :meth:`Manager.run` stops leading first (in-flight
@@ -26,7 +26,9 @@ from hpa.controllers import (
     _controller,
     _handlers,
     _hostports,
+    _quotas,
     _repair,
+    _templates,
 )
 
 logger = structlog.get_logger(__name__)
@@ -78,14 +80,21 @@ class Manager:
         self.context = _context.Context(
             client=client, caches=self.caches, ports=self.ports, recorder=self.recorder
         )
-        self.claims = _controller.Controller(
-            "claim", _claims.ClaimReconciler(self.context), workers=workers
+        claim_reconciler = _claims.ClaimReconciler(self.context)
+        self.claims = _controller.Controller("claim", claim_reconciler, workers=workers)
+        #: Binds per-pod claims in the admission path (the webhook's ClaimProvisioner).
+        self.provisioner = _templates.ClaimProvisioner(self.context, claim_reconciler)
+        self.statefulsets = _controller.Controller(
+            "statefulset", _templates.StatefulSetReconciler(self.context), workers=1
         )
         self.hostports = _controller.Controller(
             "hostport", _hostports.HostPortReconciler(self.context), workers=workers
         )
         self.classes = _controller.Controller(
             "class", _classes.ClassReconciler(self.context), workers=1
+        )
+        self.quotas = _controller.Controller(
+            "quota", _quotas.QuotaReconciler(self.context), workers=1
         )
         self.repairer = _repair.Repairer(
             self.context,
@@ -131,6 +140,13 @@ class Manager:
             _handlers.on_class(caches=caches, claims=claims, classes=self.classes.queue.add)
         )
         caches.pod_informer.add_handler(_handlers.on_pod(claims=claims))
+        caches.quota_informer.add_handler(_handlers.on_quota(quotas=self.quotas.queue.add))
+        caches.statefulset_informer.add_handler(
+            _handlers.on_statefulset(statefulsets=self.statefulsets.queue.add)
+        )
+        caches.claim_informer.add_handler(
+            _handlers.claims_counted(caches=caches, quotas=self.quotas.queue.add)
+        )
 
     async def run(
         self, *, task_status: anyio.abc.TaskStatus["Manager"] = anyio.TASK_STATUS_IGNORED
@@ -176,12 +192,18 @@ class Manager:
             self.hostports.queue.add(key)
         for key in self.caches.claim_informer.store.all_keys():
             self.claims.queue.add(key)
+        for key in self.caches.quota_informer.store.all_keys():
+            self.quotas.queue.add(key)
+        for key in self.caches.statefulset_informer.store.all_keys():
+            self.statefulsets.queue.add(key)
         self.leading.set()
         try:
             async with anyio.create_task_group() as group:
                 await group.start(self.claims.run, name="claim-controller")
                 await group.start(self.hostports.run, name="hostport-controller")
                 await group.start(self.classes.run, name="class-controller")
+                await group.start(self.quotas.run, name="quota-controller")
+                await group.start(self.statefulsets.run, name="statefulset-controller")
                 await group.start(self.repairer.run, name="repair")
         finally:
             self.leading = anyio.Event()

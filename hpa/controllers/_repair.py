@@ -5,8 +5,9 @@ index, the HostPorts and the claims (leader only):
 
 - a port the index holds that no HostPort backs → released (``index_leak``);
 - a HostPort the index does not hold → held (``index_missing``);
-- a HostPort whose claim is gone → queued for the HostPort reconciler, which confirms with a
-  live read and deletes it (``orphaned_hostport``);
+- a HostPort whose claim is gone (neither Reserved, without claimRef, nor Released on
+  purpose by its reclaim policy or reuse delay) → queued for the HostPort reconciler, which
+  confirms with a live read and releases it (``orphaned_hostport``);
 - a bound claim whose HostPort is missing → the HostPort is re-created with the same port
   (its name is its port), the claim gets a ``Repaired`` condition (``missing_hostport``).
 
@@ -111,6 +112,8 @@ class Repairer:
     def _check_hostports(self, seen: set[tuple[str, str]]) -> None:
         for hostport in self._ctx.caches.hostport_informer.store:
             ref = hostport.spec.claim_ref
+            if ref is None or hostport.status.phase == api.PHASE_RELEASED:
+                continue  # reserved by an administrator, or released on purpose: not orphans
             claim = None if ref is None else self._ctx.caches.claim(ref.namespace, ref.name)
             if claim is not None and ref is not None and claim.metadata.uid == ref.uid:
                 continue

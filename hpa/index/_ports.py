@@ -106,6 +106,11 @@ class PortIndex:
                 return candidate
         return None
 
+    def in_pools(self, class_name: str, port: int) -> bool:
+        """Whether ``port`` lies in the class's pools (held or not)."""
+        cls = self._classes.get(class_name)
+        return cls is not None and port in cls.pools
+
     def allocate(self, class_name: str) -> int | None:
         """Hold and return the lowest free port of the class, or None if it is full."""
         port = self.lowest_free(class_name)

@@ -6,7 +6,15 @@ keeps a store per kind by list-then-watch; :class:`Caches` bundles the informers
 :class:`LeaderElector` holds a Lease with client-go's semantics.
 """
 
-from hpa.kube._caches import BY_CLAIM, BY_CLAIM_UID, BY_CLASS, Caches
+from hpa.kube._caches import (
+    BY_CLAIM,
+    BY_CLAIM_UID,
+    BY_CLASS,
+    BY_NAMESPACE,
+    BY_NAMESPACE_CLASS,
+    BY_STATEFULSET,
+    Caches,
+)
 from hpa.kube._client import DEFAULT_TIMEOUT, Client, Page, PatchType, WatchEvent
 from hpa.kube._election import LEADER, LeaderElector
 from hpa.kube._errors import (
@@ -42,6 +50,8 @@ from hpa.kube._resources import (
     LEASES,
     NAMESPACES,
     PODS,
+    RESOURCE_QUOTAS,
+    STATEFULSETS,
     Event,
     EventSource,
     Lease,
@@ -50,8 +60,14 @@ from hpa.kube._resources import (
     ObjectReference,
     Pod,
     Resource,
+    ResourceQuota,
+    ResourceQuotaSpec,
+    ResourceQuotaStatus,
+    StatefulSet,
+    StatefulSetSpec,
     micro_time,
     pod_projection,
+    quantity_count,
 )
 from hpa.kube._transport import Kr8sTransport, Request, Response, Stream, Transport
 
@@ -59,6 +75,9 @@ __all__ = [
     "BY_CLAIM",
     "BY_CLAIM_UID",
     "BY_CLASS",
+    "BY_NAMESPACE",
+    "BY_NAMESPACE_CLASS",
+    "BY_STATEFULSET",
     "CLAIMS",
     "CLASSES",
     "DEFAULT_TIMEOUT",
@@ -69,6 +88,8 @@ __all__ = [
     "NAMESPACES",
     "NORMAL",
     "PODS",
+    "RESOURCE_QUOTAS",
+    "STATEFULSETS",
     "WARNING",
     "WATCH_RESTARTS",
     "AlreadyExists",
@@ -97,8 +118,13 @@ __all__ = [
     "Pod",
     "Request",
     "Resource",
+    "ResourceQuota",
+    "ResourceQuotaSpec",
+    "ResourceQuotaStatus",
     "Response",
     "Retryable",
+    "StatefulSet",
+    "StatefulSetSpec",
     "Status",
     "Store",
     "Stream",
@@ -110,6 +136,7 @@ __all__ = [
     "micro_time",
     "object_key",
     "pod_projection",
+    "quantity_count",
     "reference",
     "split_key",
     "struct_decoder",

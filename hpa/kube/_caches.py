@@ -2,8 +2,10 @@
 
 One :class:`Caches` holds an informer per kind hpa reads: HostPortClasses, HostPortClaims,
 HostPorts, Pods (only those the webhook labelled ``hostport.rmb938.com/uses-claims``, kept as a
-small projection) and Namespaces (for their labels). Reconcilers and the webhook read from here;
-the webhook may fall back to one live read (:meth:`Caches.fetch_claim`) on a cache miss.
+small projection), Namespaces (for their labels), ResourceQuotas (for the per-class claim
+quota) and StatefulSets (for the retention policy of per-pod claims). Reconcilers and the
+webhook read from here; the webhook may fall back to one live read
+(:meth:`Caches.fetch_claim`) on a cache miss.
 """
 
 from typing import Final
@@ -18,9 +20,17 @@ from hpa.kube import _client, _errors, _informers, _resources
 BY_CLAIM_UID: Final = "claim-uid"
 BY_CLAIM: Final = "claim"
 BY_CLASS: Final = "class"
+BY_NAMESPACE: Final = "namespace"
+BY_NAMESPACE_CLASS: Final = "namespace-class"
+BY_STATEFULSET: Final = "statefulset"
 
 
-def _namespaced_key(obj: api.HostPortClaim | _resources.Namespace) -> str:
+def _namespaced_key(
+    obj: api.HostPortClaim
+    | _resources.Namespace
+    | _resources.ResourceQuota
+    | _resources.StatefulSet,
+) -> str:
     return _informers.object_key(obj.metadata.namespace, obj.metadata.name)
 
 
@@ -44,6 +54,11 @@ def _claim_of(hostport: api.HostPort) -> list[str]:
 def _claim_uid_of(hostport: api.HostPort) -> list[str]:
     ref = hostport.spec.claim_ref
     return [] if ref is None or not ref.uid else [ref.uid]
+
+
+def _statefulset_of(claim: api.HostPortClaim) -> list[str]:
+    name = claim.metadata.labels.get(api.STATEFULSET_LABEL)
+    return [] if not name else [_informers.object_key(claim.metadata.namespace, name)]
 
 
 class Caches:
@@ -92,6 +107,26 @@ class Caches:
             key=_namespaced_key,
             watch_timeout=watch_timeout,
         )
+        self.quota_informer = _informers.Informer(
+            client,
+            _resources.RESOURCE_QUOTAS,
+            decode=_informers.struct_decoder(_resources.ResourceQuota),
+            key=_namespaced_key,
+            watch_timeout=watch_timeout,
+        )
+        self.statefulset_informer = _informers.Informer(
+            client,
+            _resources.STATEFULSETS,
+            decode=_informers.struct_decoder(_resources.StatefulSet),
+            key=_namespaced_key,
+            watch_timeout=watch_timeout,
+        )
+        self.claim_informer.store.add_index(BY_STATEFULSET, _statefulset_of)
+        self.quota_informer.store.add_index(BY_NAMESPACE, lambda q: [q.metadata.namespace])
+        self.claim_informer.store.add_index(
+            BY_NAMESPACE_CLASS,
+            lambda c: [_informers.object_key(c.metadata.namespace, c.spec.host_port_class_name)],
+        )
         self.hostport_informer.store.add_index(BY_CLAIM, _claim_of)
         self.hostport_informer.store.add_index(BY_CLAIM_UID, _claim_uid_of)
         self.hostport_informer.store.add_index(BY_CLASS, lambda hp: [hp.spec.host_port_class_name])
@@ -111,6 +146,8 @@ class Caches:
             self.hostport_informer,  # type: ignore[list-item]
             self.pod_informer,  # type: ignore[list-item]
             self.namespace_informer,  # type: ignore[list-item]
+            self.quota_informer,  # type: ignore[list-item]
+            self.statefulset_informer,  # type: ignore[list-item]
         ]
 
     async def run(
@@ -168,4 +205,34 @@ class Caches:
         """Pods whose claim annotations name this claim."""
         return self.pod_informer.store.by_index(
             BY_CLAIM, _informers.object_key(namespace, claim_name)
+        )
+
+    def quota_limits(self, namespace: str, key: str) -> list[tuple[str, str]]:
+        """``(name, hard)`` of each cached ResourceQuota of the namespace limiting ``key``."""
+        return sorted(
+            (quota.metadata.name, quota.spec.hard[key])
+            for quota in self.quota_informer.store.by_index(BY_NAMESPACE, namespace)
+            if key in quota.spec.hard
+        )
+
+    def quotas(self, namespace: str) -> list[_resources.ResourceQuota]:
+        """The cached ResourceQuotas of a namespace."""
+        return self.quota_informer.store.by_index(BY_NAMESPACE, namespace)
+
+    def claims_of_class(self, namespace: str, class_name: str) -> int:
+        """How many claims of a class the namespace holds (in the cache)."""
+        return len(
+            self.claim_informer.store.by_index(
+                BY_NAMESPACE_CLASS, _informers.object_key(namespace, class_name)
+            )
+        )
+
+    def statefulset(self, namespace: str, name: str) -> _resources.StatefulSet | None:
+        """The cached StatefulSet, or None."""
+        return self.statefulset_informer.store.get(name, namespace=namespace)
+
+    def claims_of_statefulset(self, namespace: str, name: str) -> list[api.HostPortClaim]:
+        """Per-pod claims labelled with this StatefulSet."""
+        return self.claim_informer.store.by_index(
+            BY_STATEFULSET, _informers.object_key(namespace, name)
         )

@@ -77,6 +77,12 @@ PODS: Final = Resource(group="", version="v1", plural="pods", kind="Pod", namesp
 NAMESPACES: Final = Resource(
     group="", version="v1", plural="namespaces", kind="Namespace", namespaced=False
 )
+STATEFULSETS: Final = Resource(
+    group="apps", version="v1", plural="statefulsets", kind="StatefulSet", namespaced=True
+)
+RESOURCE_QUOTAS: Final = Resource(
+    group="", version="v1", plural="resourcequotas", kind="ResourceQuota", namespaced=True
+)
 EVENTS: Final = Resource(group="", version="v1", plural="events", kind="Event", namespaced=True)
 LEASES: Final = Resource(
     group="coordination.k8s.io", version="v1", plural="leases", kind="Lease", namespaced=True
@@ -128,6 +134,60 @@ class Namespace(_Wire, frozen=True, kw_only=True):
     api_version: str = "v1"
     kind: str = "Namespace"
     metadata: api.ObjectMeta = api.ObjectMeta()
+
+
+class StatefulSetSpec(_Wire, frozen=True, kw_only=True):
+    """The part of a StatefulSet's spec hpa reads."""
+
+    replicas: int = 1
+
+
+class StatefulSet(_Wire, frozen=True, kw_only=True):
+    """A StatefulSet as hpa keeps it: identity, annotations (retention policy) and replicas."""
+
+    api_version: str = "apps/v1"
+    kind: str = "StatefulSet"
+    metadata: api.ObjectMeta = api.ObjectMeta()
+    spec: StatefulSetSpec = StatefulSetSpec()
+
+
+class ResourceQuotaSpec(_Wire, frozen=True, kw_only=True):
+    """The part of a ResourceQuota's spec hpa reads: the limits, as quantity strings."""
+
+    hard: dict[str, str] = {}
+
+
+class ResourceQuotaStatus(_Wire, frozen=True, kw_only=True):
+    """What a ResourceQuota has observed."""
+
+    hard: dict[str, str] = {}
+    used: dict[str, str] = {}
+
+
+class ResourceQuota(_Wire, frozen=True, kw_only=True):
+    """A namespace's ResourceQuota; hpa enforces and counts its per-class claim keys."""
+
+    api_version: str = "v1"
+    kind: str = "ResourceQuota"
+    metadata: api.ObjectMeta = api.ObjectMeta()
+    spec: ResourceQuotaSpec = ResourceQuotaSpec()
+    status: ResourceQuotaStatus = ResourceQuotaStatus()
+
+
+_SI_FACTORS: Final = {"k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
+_BINARY_FACTORS: Final = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}
+
+
+def quantity_count(value: str) -> int | None:
+    """A Kubernetes quantity that counts objects (``"3"``, ``"2k"``, ``"1Ki"``), or None if
+    ``value`` is not a whole number of that form."""
+    text = value.strip()
+    for suffixes in (_BINARY_FACTORS, _SI_FACTORS):
+        for suffix, factor in suffixes.items():
+            digits = text.removesuffix(suffix)
+            if digits != text and digits.isascii() and digits.isdigit():
+                return int(digits) * factor
+    return int(text) if text.isascii() and text.isdigit() else None
 
 
 class LeaseSpec(_Wire, frozen=True, kw_only=True):

@@ -64,6 +64,25 @@ def storage_key(resource: _resources.Resource, namespace: str | None, name: str)
     return (namespace or "", name) if resource.namespaced else ("", name)
 
 
+#: Tries of a patch without a resourceVersion precondition against concurrent writes.
+_MAX_PATCH_ATTEMPTS = 5
+
+
+class _Stale(Exception):
+    """The stored object changed while an update's admission webhooks ran."""
+
+
+def _names_resource_version(patch: Any) -> bool:
+    """Whether a patch carries a resourceVersion precondition (merge, strategic or JSON)."""
+    if isinstance(patch, dict):
+        return bool((patch.get("metadata") or {}).get("resourceVersion"))
+    if isinstance(patch, list):
+        return any(
+            isinstance(op, dict) and op.get("path") == "/metadata/resourceVersion" for op in patch
+        )
+    return False
+
+
 class Engine:
     """Create, update, patch and delete against the store (see the module docstring)."""
 
@@ -78,6 +97,8 @@ class Engine:
             tuple[str, str], Callable[[JSON, JSON | None], list[JSON]]
         ] = {}
         self.builtin_defaulters: dict[tuple[str, str], Callable[[JSON], None]] = {}
+        #: Admission plugins that run after validating webhooks on create (ResourceQuota).
+        self.create_checks: list[Callable[[_calls.Call, JSON], None]] = []
 
     # -- reads ---------------------------------------------------------------------------
 
@@ -222,6 +243,8 @@ class Engine:
         self._validate(call, obj, None)
         if self.admission is not None:
             await self.admission.validate(call, operation="CREATE", obj=obj, old=None)
+        for check in self.create_checks:
+            check(call, obj)
         key = storage_key(resource, call.namespace, obj["metadata"]["name"])
         if self.store.get(resource.storage_key, key) is not None:
             raise _errors.already_exists(
@@ -287,7 +310,10 @@ class Engine:
                     )
                 ],
             )
-        return await self.replace(call, current, body)
+        try:
+            return await self.replace(call, current, body)
+        except _Stale:
+            raise self._conflict(call) from None
 
     async def patch(self, call: _calls.Call, content_type: str, body: bytes) -> JSON:
         """PATCH: apply a merge, JSON or strategic merge patch to the stored object."""
@@ -298,7 +324,23 @@ class Engine:
             patch = msgspec.json.decode(body)
         except msgspec.DecodeError as error:
             raise _errors.bad_request(f"error decoding patch: {error}") from error
-        current = self._current(call)
+        # As GuaranteedUpdate: a patch is applied to the object as stored; if another write
+        # lands while admission runs, a patch without a resourceVersion precondition is applied
+        # again to the new object, one with it is a Conflict.
+        for _ in range(_MAX_PATCH_ATTEMPTS):
+            current = self._current(call)
+            patched = self._apply_patch(call, kind, patch, current)
+            rv = patched["metadata"].get("resourceVersion")
+            if rv and rv != current["metadata"]["resourceVersion"]:
+                raise self._conflict(call)
+            try:
+                return await self.replace(call, current, patched)
+            except _Stale:
+                if _names_resource_version(patch):
+                    raise self._conflict(call) from None
+        raise self._conflict(call)
+
+    def _apply_patch(self, call: _calls.Call, kind: str, patch: Any, current: JSON) -> JSON:
         view = self.versioned(call.resource, current)
         if kind == "merge":
             if not isinstance(patch, dict):
@@ -310,11 +352,8 @@ class Engine:
             patched = _patching.strategic_merge_patch(view, patch)
         if not isinstance(patched, dict) or not isinstance(patched.get("metadata"), dict):
             raise _errors.bad_request("the patched object is not a Kubernetes object")
-        patched = _conversion.to_storage(call.resource, clone(patched))
-        rv = patched["metadata"].get("resourceVersion")
-        if rv and rv != current["metadata"]["resourceVersion"]:
-            raise self._conflict(call)
-        return await self.replace(call, current, patched)
+        stored: JSON = _conversion.to_storage(call.resource, clone(patched))
+        return stored
 
     def _split_status(self, call: _calls.Call, current: JSON, new: JSON) -> JSON:
         if call.subresource == "finalize":
@@ -354,6 +393,19 @@ class Engine:
         self._validate(call, new, current)
         if self.admission is not None:
             await self.admission.validate(call, operation="UPDATE", obj=new, old=current)
+            # webhooks were awaited: another write may have landed meanwhile (the storage's
+            # compare-and-swap on resourceVersion, which kube-apiserver does after admission)
+            stored = self.store.get(
+                resource.storage_key,
+                storage_key(
+                    resource, current["metadata"].get("namespace"), current["metadata"]["name"]
+                ),
+            )
+            if (
+                stored is None
+                or stored["metadata"]["resourceVersion"] != (current["metadata"]["resourceVersion"])
+            ):
+                raise _Stale
         new["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
         if _metadata.same_content(current, new):
             return self.versioned(resource, current)

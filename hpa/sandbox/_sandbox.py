@@ -21,6 +21,7 @@ from hpa.sandbox import (
     _engine,
     _faults,
     _lifecycle,
+    _quota,
     _resources,
     _server,
     _store,
@@ -66,6 +67,7 @@ class Sandbox:
         self.engine.builtin_defaulters[("", "pods")] = _builtins.default_pod
         self.engine.builtin_defaulters[("", "secrets")] = _builtins.default_secret
         self.lifecycle = _lifecycle.Lifecycle(self.engine)
+        self.quotas = _quota.Quotas(self.engine)
         self.admission = _admission.Admission(
             store=self.store, registry=self.registry, service_map=dict(service_map or {})
         )

@@ -39,7 +39,13 @@ from hpa.webhook._provisioning import (
     Stored,
     SystemClock,
 )
-from hpa.webhook._readers import ClaimReader, ClassReader, NamespaceReader
+from hpa.webhook._readers import (
+    ClaimProvisioner,
+    ClaimReader,
+    ClassReader,
+    NamespaceReader,
+    QuotaReader,
+)
 from hpa.webhook._resources import ResourceValidator
 from hpa.webhook._responses import Problem, allowed, denied, denied_for, encode_review, patched
 from hpa.webhook._reviews import AdmissionRequest, AdmissionResponse
@@ -69,6 +75,7 @@ __all__ = [
     "CertProvisioner",
     "CertStore",
     "Checks",
+    "ClaimProvisioner",
     "ClaimReader",
     "ClassReader",
     "Clock",
@@ -82,6 +89,7 @@ __all__ = [
     "PodMutator",
     "PodValidator",
     "Problem",
+    "QuotaReader",
     "Requirement",
     "ResourceValidator",
     "SecretCertStore",

@@ -163,13 +163,18 @@ def handlers(
     claims: readers.ClaimReader,
     namespaces: readers.NamespaceReader,
     classes: readers.ClassReader,
+    quotas: readers.QuotaReader | None = None,
+    provisioner: readers.ClaimProvisioner | None = None,
     namespace_selector: selectors.LabelSelector = selectors.DEFAULT_NAMESPACE_SELECTOR,
     allow_host_network: bool = False,
 ) -> dict[str, handling.Handler]:
     """hpa's three handlers at their conventional paths, ready for :class:`AdmissionServer`."""
     return {
         PATH_MUTATE_PODS: podmutation.PodMutator(
-            claims=claims, namespaces=namespaces, namespace_selector=namespace_selector
+            claims=claims,
+            namespaces=namespaces,
+            namespace_selector=namespace_selector,
+            provisioner=provisioner,
         ),
         PATH_VALIDATE_PODS: podvalidation.PodValidator(
             claims=claims,
@@ -177,5 +182,7 @@ def handlers(
             namespace_selector=namespace_selector,
             allow_host_network=allow_host_network,
         ),
-        PATH_VALIDATE_RESOURCES: resources.ResourceValidator(classes=classes),
+        PATH_VALIDATE_RESOURCES: resources.ResourceValidator(
+            classes=classes, quotas=quotas, claims=claims
+        ),
     }

@@ -6,7 +6,16 @@ the container port named ``<portName>`` then gets ``hostPort: <port>``, the pod 
 annotation ``port.hostport.rmb938.com/<portName>: "<port>"`` (for the downward API) and the label
 :data:`api.POD_LABEL` (so the operator watches only pods that use claims). The answer is a JSON
 patch; a pod without claim annotations is allowed unchanged.
+
+A port named by ``template.hostport.rmb938.com/<portName>: <className>`` (and by no claim
+annotation) uses the pod's own claim ``<podName>-<portName>``: if it exists and is Bound (a
+StatefulSet pod created again), its port; otherwise the :class:`readers.ClaimProvisioner`
+creates and binds it now. The pod then also gets ``claim.hostport.rmb938.com/<portName>``, so
+the claim is protected while the pod uses it, exactly as for a claim named by hand.
 """
+
+import anyio
+import structlog
 
 from hpa import api
 from hpa.webhook import _claims
@@ -19,6 +28,12 @@ from hpa.webhook import _responses as responses
 from hpa.webhook import _reviews as reviews
 from hpa.webhook import _selectors as selectors
 
+log = structlog.get_logger(__name__)
+
+#: How long making and binding a pod's own claim may take (four writes) before the pod is
+#: denied with a retry hint; under the API server's default webhook timeout of 10 s.
+PROVISION_TIMEOUT = 6.0
+
 
 class PodMutator:
     """Handler of ``/mutate-pods`` (pods, CREATE)."""
@@ -30,11 +45,15 @@ class PodMutator:
         namespaces: readers.NamespaceReader,
         namespace_selector: selectors.LabelSelector = selectors.DEFAULT_NAMESPACE_SELECTOR,
         live_read_timeout: float = _claims.LIVE_READ_TIMEOUT,
+        provisioner: readers.ClaimProvisioner | None = None,
+        provision_timeout: float = PROVISION_TIMEOUT,
     ) -> None:
         self._claims = claims
         self._namespaces = namespaces
         self._selector = namespace_selector
         self._timeout = live_read_timeout
+        self._provisioner = provisioner
+        self._provision_timeout = provision_timeout
 
     async def __call__(self, request: reviews.AdmissionRequest, /) -> reviews.AdmissionResponse:
         """Patch the pod's claimed ports, or deny naming what is wrong with its claims."""
@@ -44,30 +63,86 @@ class PodMutator:
         if pod is None:
             raise errors.BadObject("request.object is missing")
         wanted = pods.claim_annotations(pod.metadata.annotations)
-        if not wanted:
+        templates = {
+            port: cls
+            for port, cls in pods.template_annotations(pod.metadata.annotations).items()
+            if port not in wanted
+        }
+        if not wanted and not templates:
             return responses.allowed()
         if not selectors.is_managed(self._namespaces, self._selector, request.namespace):
             return responses.allowed()
-        found, problems = _claims.claimed_ports(pod, wanted)
+        pod_name = pod.metadata.name or request.name
+        own = {port: f"{pod_name}-{port}" for port in templates} if pod_name else {}
+        found, problems = _claims.claimed_ports(pod, wanted | own)
+        if templates and not pod_name:
+            problems.append(
+                responses.Problem(
+                    field="metadata.name",
+                    message="is needed for template.hostport.rmb938.com ports (the pod's claim "
+                    "is named after it); use a StatefulSet, or name the pod",
+                )
+            )
         given: dict[str, int] = {}
         for port_name in sorted(found):
-            claim = await _claims.resolve(
-                self._claims,
-                namespace=request.namespace,
-                name=wanted[port_name],
-                live_read_timeout=self._timeout,
-            )
+            if port_name in own:
+                claim = await self._own_claim(
+                    pod, namespace=request.namespace, name=own[port_name], cls=templates[port_name]
+                )
+            else:
+                claim = await _claims.resolve(
+                    self._claims,
+                    namespace=request.namespace,
+                    name=wanted[port_name],
+                    live_read_timeout=self._timeout,
+                )
             if isinstance(claim, str):
                 problems.append(responses.Problem(field=pods.claim_field(port_name), message=claim))
             else:
                 given[port_name] = claim.status.port
         if problems:
             return responses.denied_for(problems)
-        return _patch(pod, found, given)
+        return _patch(pod, found, given, own=own)
+
+    async def _own_claim(
+        self, pod: pods.Pod, *, namespace: str, name: str, cls: str
+    ) -> api.HostPortClaim | str:
+        """The pod's own claim, Bound: found in the cache, or made and bound now."""
+        cached = self._claims.claim(namespace, name)
+        if (
+            cached is not None
+            and cached.metadata.deletion_timestamp is None
+            and cached.status.phase == api.PHASE_BOUND
+            and cached.status.port
+        ):
+            return cached
+        if self._provisioner is None:
+            return await _claims.resolve(
+                self._claims, namespace=namespace, name=name, live_read_timeout=self._timeout
+            )
+        try:
+            with anyio.fail_after(self._provision_timeout):
+                return await self._provisioner.provision(
+                    namespace=namespace,
+                    name=name,
+                    class_name=cls,
+                    pod_name=pod.metadata.name,
+                    owners=pod.metadata.owner_references,
+                )
+        except Exception as exc:
+            log.warning("provisioning the pod's claim failed", claim=name, error=repr(exc))
+            return (
+                f"HostPortClaim {namespace}/{name} could not be made and bound "
+                f"({type(exc).__name__}); retry"
+            )
 
 
 def _patch(
-    pod: pods.Pod, found: dict[str, pods.PortRef], given: dict[str, int]
+    pod: pods.Pod,
+    found: dict[str, pods.PortRef],
+    given: dict[str, int],
+    *,
+    own: dict[str, str],
 ) -> reviews.AdmissionResponse:
     """The JSON patch that sets each claimed port's hostPort, its annotation and the label."""
     operations: list[patching.Operation] = []
@@ -84,6 +159,9 @@ def _patch(
         key = f"{api.PORT_ANNOTATION_PREFIX}{port_name}"
         if pod.metadata.annotations.get(key) != str(port):
             operations.append(patching.add(str(port), "metadata", "annotations", key))
+        if port_name in own:
+            claim_key = f"{api.CLAIM_ANNOTATION_PREFIX}{port_name}"
+            operations.append(patching.add(own[port_name], "metadata", "annotations", claim_key))
     labels = pod.metadata.labels
     if not labels:
         operations.append(patching.add({api.POD_LABEL: "true"}, "metadata", "labels"))

@@ -51,6 +51,7 @@ class PodMeta(_Wire, frozen=True, kw_only=True):
     namespace: str = ""
     labels: dict[str, str] = {}
     annotations: dict[str, str] = {}
+    owner_references: tuple[api.OwnerReference, ...] = ()
 
 
 class Pod(_Wire, frozen=True, kw_only=True):
@@ -95,6 +96,11 @@ def ports(pod: Pod) -> Iterator[PortRef]:
 def claim_annotations(annotations: Mapping[str, str]) -> dict[str, str]:
     """Port name → claim name, from the ``claim.hostport.rmb938.com/<portName>`` annotations."""
     return _with_prefix(annotations, api.CLAIM_ANNOTATION_PREFIX)
+
+
+def template_annotations(annotations: Mapping[str, str]) -> dict[str, str]:
+    """Port name → class name, from ``template.hostport.rmb938.com/<portName>`` annotations."""
+    return _with_prefix(annotations, api.TEMPLATE_ANNOTATION_PREFIX)
 
 
 def port_annotations(annotations: Mapping[str, str]) -> dict[str, str]:

@@ -7,7 +7,7 @@ retry. Implementations live with the informers (``hpa.kube``, wired by ``hpa.cli
 in-memory fakes.
 """
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Protocol
 
 from hpa import api
@@ -42,4 +42,41 @@ class ClassReader(Protocol):
 
     def classes(self) -> Iterable[api.HostPortClass]:
         """Every cached HostPortClass."""
+        ...
+
+
+class QuotaReader(Protocol):
+    """ResourceQuotas and claim counts, from the cache."""
+
+    def quota_limits(self, namespace: str, key: str) -> Iterable[tuple[str, str]]:
+        """``(quota name, hard quantity)`` of each ResourceQuota of the namespace whose
+        ``spec.hard`` has ``key``."""
+        ...
+
+    def claims_of_class(self, namespace: str, class_name: str) -> int:
+        """How many HostPortClaims of the class the namespace holds."""
+        ...
+
+
+class ClaimProvisioner(Protocol):
+    """Makes a pod's own claim and binds it in the admission path (implemented by the
+    operator's manager, which holds the port index)."""
+
+    async def provision(
+        self,
+        *,
+        namespace: str,
+        name: str,
+        class_name: str,
+        pod_name: str,
+        owners: Sequence[api.OwnerReference],
+    ) -> api.HostPortClaim | str:
+        """Create (or find) claim ``namespace/name`` of the class for the pod and bind it.
+
+        Returns:
+            The Bound claim, or why it is not Bound (the webhook denies with that message).
+
+        Raises:
+            Exception: any failure to read or write; the webhook denies with a retry hint.
+        """
         ...

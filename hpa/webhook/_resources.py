@@ -3,7 +3,8 @@
 The CRDs' schemas and CEL rules already hold most invariants in the API server (so they hold
 while the webhook is down); this webhook repeats them with messages that name the field and the
 fix, and adds what CEL cannot see: a class's pools against other classes (allowed, answered
-with a warning naming the other class) and a claim's class existing (a warning too).
+with a warning naming the other class), a claim's class existing and its static port lying in
+the class's pools (warnings too), and the per-class claim quota on claim CREATE (``_quotas``).
 
 Objects are decoded into loose projections (every field optional, no bounds), not the
 ``hpa.api`` types, so that an out-of-range value is reported by these checks in words rather
@@ -18,6 +19,7 @@ import msgspec
 from hpa import api
 from hpa.webhook import _errors as errors
 from hpa.webhook import _handling as handling
+from hpa.webhook import _quotas as quotas_module
 from hpa.webhook import _readers as readers
 from hpa.webhook import _responses as responses
 from hpa.webhook import _reviews as reviews
@@ -54,6 +56,7 @@ class _Class(_Wire, frozen=True, kw_only=True):
 class _ClaimSpec(_Wire, frozen=True, kw_only=True):
     host_port_class_name: str = ""
     host_port_name: str = ""
+    port: int | None = None
 
 
 class _Claim(_Wire, frozen=True, kw_only=True):
@@ -83,10 +86,28 @@ _T = TypeVar("_T")
 
 
 class ResourceValidator:
-    """Handler of ``/validate-hostport-rmb938-com`` (hpa's kinds, CREATE and UPDATE)."""
+    """Handler of ``/validate-hostport-rmb938-com`` (hpa's kinds, CREATE and UPDATE).
 
-    def __init__(self, *, classes: readers.ClassReader) -> None:
+    Args:
+        classes: the HostPortClasses.
+        quotas: ResourceQuotas and claim counts; the per-class claim quota is checked on claim
+            CREATE only when given, with ``claims``.
+        claims: the cached claims.
+    """
+
+    def __init__(
+        self,
+        *,
+        classes: readers.ClassReader,
+        quotas: readers.QuotaReader | None = None,
+        claims: readers.ClaimReader | None = None,
+    ) -> None:
         self._classes = classes
+        self._quotas = (
+            None
+            if quotas is None or claims is None
+            else quotas_module.ClassQuota(quotas, claims=claims)
+        )
 
     async def __call__(self, request: reviews.AdmissionRequest, /) -> reviews.AdmissionResponse:
         """Allow the object (perhaps with warnings), or deny naming each invalid field."""
@@ -104,6 +125,15 @@ class ResourceValidator:
             new_claim, old_claim = _objects(request, _Claim)
             problems = _check_claim(new_claim, old_claim)
             warnings = self._claim_warnings(new_claim)
+            if not problems and old_claim is None and self._quotas is not None:
+                denial = self._quotas.check(
+                    namespace=request.namespace,
+                    class_name=new_claim.spec.host_port_class_name,
+                    name=new_claim.metadata.name or request.name or request.uid,
+                    dry_run=bool(request.dry_run),
+                )
+                if denial is not None:
+                    return denial
         elif plural == api.PLURAL_HOSTPORT:
             new_hostport, old_hostport = _objects(request, _HostPort)
             problems = _check_hostport(new_hostport, old_hostport, name=request.name)
@@ -117,12 +147,23 @@ class ResourceValidator:
 
     def _claim_warnings(self, claim: _Claim) -> list[str]:
         name = claim.spec.host_port_class_name
-        if not name or any(c.metadata.name == name for c in self._classes.classes()):
+        if not name:
             return []
-        return [
-            f"spec.hostPortClassName: HostPortClass {name!r} does not exist (yet); the claim "
-            "stays Pending until it does"
-        ]
+        cls = next((c for c in self._classes.classes() if c.metadata.name == name), None)
+        if cls is None:
+            return [
+                f"spec.hostPortClassName: HostPortClass {name!r} does not exist (yet); the "
+                "claim stays Pending until it does"
+            ]
+        port = claim.spec.port
+        pools = cls.spec.pools
+        if port is not None and not any(p.start <= port <= p.end for p in pools):
+            ranges = ",".join(f"{p.start}-{p.end}" for p in pools)
+            return [
+                f"spec.port: {port} is not in the pools of HostPortClass {name!r} ({ranges}); "
+                "the claim stays Pending until the pools include it"
+            ]
+        return []
 
 
 def _objects(request: reviews.AdmissionRequest, type_: type[_T]) -> tuple[_T, _T | None]:

@@ -55,9 +55,15 @@ def test_crd_schema_is_structural(kind: str) -> None:
     [
         pytest.param("HostPortClaim", ["Class", "HostPort", "Port", "Phase", "Age"], id="claim"),
         pytest.param(
-            "HostPort", ["Class", "Claim", "Claim Namespace", "Port", "Phase", "Age"], id="hostport"
+            "HostPort",
+            ["Class", "Claim", "Claim Namespace", "Port", "Reclaim Policy", "Phase", "Age"],
+            id="hostport",
         ),
-        pytest.param("HostPortClass", ["Pools", "Allocated", "Free", "Age"], id="class"),
+        pytest.param(
+            "HostPortClass",
+            ["Pools", "Allocated", "Free", "Reclaim Policy", "Reuse Delay", "Age"],
+            id="class",
+        ),
     ],
 )
 def test_printer_columns(kind: str, columns: list[str]) -> None:
@@ -99,6 +105,7 @@ def test_cel_rules_guard_the_invariants() -> None:
     claim_spec = _root("HostPortClaim")["properties"]["spec"]
     assert _rules(claim_spec["properties"]["hostPortClassName"]) == ["self == oldSelf"]
     assert "hostPortName" in _rules(claim_spec)[0]
+    assert "oldSelf.port" in _rules(claim_spec)[1]
     pools = _root("HostPortClass")["properties"]["spec"]["properties"]["pools"]
     assert _rules(pools["items"]) == ["self.start <= self.end"]
     assert "exists_one" in _rules(pools)[0]

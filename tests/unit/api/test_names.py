@@ -47,3 +47,19 @@ def test_annotations_are_those_of_the_original() -> None:
     assert api.PORT_ANNOTATION_PREFIX + "web" == "port.hostport.rmb938.com/web"
     assert (api.NAMESPACE_LABEL, api.NAMESPACE_LABEL_VALUE) == ("hostport.rmb938.com", "true")
     assert api.API_VERSION == "hostport.rmb938.com/v1alpha1"
+
+
+@pytest.mark.parametrize(
+    ("key", "class_name"),
+    [
+        pytest.param("gold.hostportclass.hostport.rmb938.com/hostportclaims", "gold", id="class"),
+        pytest.param("count/hostportclaims.hostport.rmb938.com", None, id="object-count"),
+        pytest.param(".hostportclass.hostport.rmb938.com/hostportclaims", None, id="no-class"),
+        pytest.param("gold.storageclass.storage.k8s.io/persistentvolumeclaims", None, id="pvc"),
+    ],
+)
+def test_class_quota_keys_round_trip(key: str, class_name: str | None) -> None:
+    """Per-class quota keys name their class; other ResourceQuota keys name none."""
+    assert api.class_of_quota_key(key) == class_name
+    if class_name is not None:
+        assert api.class_quota_key(class_name) == key

@@ -135,3 +135,19 @@ def test_pod_projection_keeps_only_claims() -> None:
     )
     pod = kube.pod_projection(raw)
     assert pod == kube.Pod(namespace="n", name="p", uid="u", claims={"http": "web"})
+
+
+@pytest.mark.parametrize(
+    ("value", "count"),
+    [
+        pytest.param("3", 3, id="plain"),
+        pytest.param("2k", 2000, id="si"),
+        pytest.param("1Ki", 1024, id="binary"),
+        pytest.param("1.5", None, id="fraction"),
+        pytest.param("500m", None, id="milli"),
+        pytest.param("", None, id="empty"),
+    ],
+)
+def test_quantity_count(value: str, count: int | None) -> None:
+    """Object-count quantities parse to whole numbers; anything else is None."""
+    assert kube.quantity_count(value) == count
