@@ -178,7 +178,7 @@ class ClaimReconciler:
         """Create HostPort ``port-<port>`` for the claim; None if someone holds it."""
         class_name = claim.spec.host_port_class_name
         self._ctx.ports.hold(port, class_name)
-        body = _hostport_for(claim, port, _releasing.policy_for_claim(self._ctx, claim))
+        body = hostport_for(claim, port, _releasing.policy_for_claim(self._ctx, claim))
         try:
             hostport = await self._ctx.client.create(kube.HOSTPORTS, body, type=api.HostPort)
         except kube.AlreadyExists:
@@ -222,7 +222,7 @@ class ClaimReconciler:
             port = ports.allocate(class_name)
             if port is None:
                 return None
-            body = _hostport_for(claim, port, _releasing.policy_for_claim(self._ctx, claim))
+            body = hostport_for(claim, port, _releasing.policy_for_claim(self._ctx, claim))
             try:
                 hostport = await self._ctx.client.create(kube.HOSTPORTS, body, type=api.HostPort)
             except kube.AlreadyExists:
@@ -421,7 +421,8 @@ def _claim_ref(claim: api.HostPortClaim) -> api.ClaimRef:
     )
 
 
-def _hostport_for(claim: api.HostPortClaim, port: int, reclaim_policy: str) -> api.HostPort:
+def hostport_for(claim: api.HostPortClaim, port: int, reclaim_policy: str) -> api.HostPort:
+    """The HostPort that gives ``port`` to ``claim`` (named after the port)."""
     return api.HostPort(
         metadata=api.ObjectMeta(name=api.hostport_name(port), finalizers=(api.FINALIZER,)),
         spec=api.HostPortSpec(

@@ -26,7 +26,7 @@ import msgspec
 import structlog
 
 from hpa import api, kube
-from hpa.controllers import _context, _metrics
+from hpa.controllers import _claims, _context, _metrics, _releasing
 
 logger = structlog.get_logger(__name__)
 
@@ -136,18 +136,7 @@ class Repairer:
                 await self._recreate(claim, port)
 
     async def _recreate(self, claim: api.HostPortClaim, port: int) -> None:
-        body = api.HostPort(
-            metadata=api.ObjectMeta(name=api.hostport_name(port), finalizers=(api.FINALIZER,)),
-            spec=api.HostPortSpec(
-                host_port_class_name=claim.spec.host_port_class_name,
-                port=port,
-                claim_ref=api.ClaimRef(
-                    namespace=claim.metadata.namespace,
-                    name=claim.metadata.name,
-                    uid=claim.metadata.uid,
-                ),
-            ),
-        )
+        body = _claims.hostport_for(claim, port, _releasing.policy_for_claim(self._ctx, claim))
         reference = _context.claim_reference(claim)
         try:
             await self._ctx.client.create(kube.HOSTPORTS, body, type=api.HostPort)
