@@ -1,0 +1,22 @@
+"""The reliability suite: short by default (CI), long with ``--long`` or ``HPA_LONG=1``.
+
+The long form uses the sizes of the reliability issue (10,000 claims, 50 pods/s, 100,000 soak
+cycles, SIGKILLed replicas) and takes tens of minutes; ``bench/reliability.py`` runs the same
+scenarios and only prints their figures.
+"""
+
+import os
+
+import pytest
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.getgroup("hpa").addoption(
+        "--long", action="store_true", help="run the reliability suite at full size"
+    )
+
+
+@pytest.fixture
+def long_form(request: pytest.FixtureRequest) -> bool:
+    """Whether the reliability suite runs at full size."""
+    return bool(request.config.getoption("--long") or os.environ.get("HPA_LONG") == "1")
