@@ -47,8 +47,9 @@ async def _run(args: argparse.Namespace) -> None:
             )  # fmt: skip
         elif args.scenario == "soak":
             figures = await load.soak(
-                server, workdir, cycles=args.cycles, window=args.window, within=args.within
-            )
+                server, workdir, cycles=args.cycles, window=args.window, within=args.within,
+                progress=lambda line: print(line, flush=True),
+            )  # fmt: skip
         elif args.scenario == "chaos":
             figures = await chaos.chaos(server, workdir, claims=args.claims, within=args.within)
         else:

@@ -181,6 +181,8 @@ async def chaos(
         after = repair_actions()
         actions = {k: after.get(k, 0) - before.get(k, 0) for k in after}
         assert actions.get("missing_hostport", 0) >= 1, actions
+        # Nothing here makes two claims want one port: a conflict would be a false alarm.
+        assert actions.get("port_conflict", 0) == 0, actions
         replicas.stop_all()
     return {
         "claims": claims,

@@ -5,7 +5,9 @@ cycles, SIGKILLed replicas) and takes tens of minutes; ``bench/reliability.py`` 
 scenarios and only prints their figures.
 """
 
+import gc
 import os
+from collections.abc import Iterator
 
 import pytest
 
@@ -20,3 +22,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def long_form(request: pytest.FixtureRequest) -> bool:
     """Whether the reliability suite runs at full size."""
     return bool(request.config.getoption("--long") or os.environ.get("HPA_LONG") == "1")
+
+
+@pytest.fixture(autouse=True)
+def _collect_garbage() -> Iterator[None]:
+    """Collect garbage as each test ends, so that whatever a scenario left unclosed is reported
+    against that test (and its ``filterwarnings``), not against a later one."""
+    yield
+    gc.collect()

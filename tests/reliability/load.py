@@ -8,6 +8,7 @@ figures. ``tests/reliability/test_load.py`` runs them small; ``bench/reliability
 
 import pathlib
 import time
+from collections.abc import Callable
 from typing import Any
 
 import anyio
@@ -142,9 +143,12 @@ async def load(
 
 async def soak(
     server: sandbox.Sandbox, workdir: pathlib.Path, *, cycles: int, window: int = 32,
-    within: float = 600,
+    within: float = 600, progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:  # fmt: skip
-    """``cycles`` claims created, bound and deleted, ``window`` at a time; returns the figures."""
+    """``cycles`` claims created, bound and deleted, ``window`` at a time; returns the figures.
+
+    ``progress`` is called with a line at every tenth of the cycles (long runs).
+    """
     await harness.install_hpa(server, pod_namespace=NAMESPACE)
     await server.create(harness.host_port_class("soak", 30000, 30000 + window * 4))
     log = harness.BindingLog(server)
@@ -177,12 +181,15 @@ async def soak(
                 done += 1
 
         async def sample() -> None:
-            seen = 0
+            seen = reported = 0
             while True:
                 if len(operator.samples) > seen:
                     seen = len(operator.samples)
                     last = operator.samples[-1]
                     points.append((done, last["rss_kb"], last["tasks"]))
+                    if progress is not None and done >= reported + cycles // 10:
+                        reported = done
+                        progress(f"{done} cycles: RSS {last['rss_kb']} kB, {last['tasks']} tasks")
                 await anyio.sleep(0.25)
 
         started = time.perf_counter()
