@@ -176,8 +176,14 @@ async def chaos(
                 within=15,
                 message=lambda identity=identity: f"replica {identity}'s index differs",
             )
-        events = {e["reason"] for e in server.store.items(("", "events"))}
-        assert "HostPortRecreated" in events, sorted(events)
+        # The Event comes after the HostPort and the claim's Repaired condition.
+        await harness.eventually(
+            lambda: any(
+                e["reason"] == "HostPortRecreated" for e in server.store.items(("", "events"))
+            ),
+            within=15,
+            message=lambda: "no HostPortRecreated Event",
+        )
         after = repair_actions()
         actions = {k: after.get(k, 0) - before.get(k, 0) for k in after}
         assert actions.get("missing_hostport", 0) >= 1, actions

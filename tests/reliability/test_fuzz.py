@@ -55,6 +55,8 @@ class World:
     port: int
     portal: anyio.from_thread.BlockingPortal
     crashed: list[BaseException] = dataclasses.field(default_factory=list)
+    #: Answers by outcome: pods given the claim's port by the webhook, stored, refused.
+    outcomes: dict[str, int] = dataclasses.field(default_factory=dict)
     names: Iterator[int] = dataclasses.field(default_factory=itertools.count)
 
     def send(self, method: str, path: str, body: Any = None, **options: Any) -> tuple[int, Any]:
@@ -263,6 +265,15 @@ def test_mutated_pods_get_well_formed_answers(world: World, data: st.DataObject)
     pod["metadata"]["name"] = name
     status, answer = world.send("POST", harness.pods_path(NAMESPACE), pod)
     assert_well_formed(status, answer, "Pod")
+    annotations = answer.get("metadata", {}).get("annotations") or {}
+    outcome = (
+        "refused"
+        if status >= 400
+        else "given the port"
+        if annotations.get(f"{api.PORT_ANNOTATION_PREFIX}web") == str(world.port)
+        else "stored"
+    )
+    world.outcomes[outcome] = world.outcomes.get(outcome, 0) + 1
 
 
 @FUZZ
@@ -326,5 +337,9 @@ def test_random_custom_resources_get_well_formed_answers(
 
 
 def test_the_process_survived_the_fuzzing(world: World) -> None:
-    """After all of the above the process runs, answers reviews and holds each port once."""
+    """After all of the above the process runs, answers reviews and holds each port once; and
+    the fuzzing reached the webhook (some pods were given the claim's port, some refused)."""
     assert_alive(world)
+    print(f"pod outcomes: {world.outcomes}")
+    assert world.outcomes.get("given the port", 0) > 0, world.outcomes
+    assert world.outcomes.get("refused", 0) > 0, world.outcomes
