@@ -6,6 +6,7 @@ raise ``AssertionError`` on a duplicate port, a leak, a lost claim or a crash, a
 figures. ``tests/reliability/test_load.py`` runs them small; ``bench/reliability.py`` big.
 """
 
+import itertools
 import pathlib
 import time
 from collections.abc import Callable
@@ -43,7 +44,9 @@ async def _create_claims(
 
 
 class _PodAdmitter:
-    """Creates one pod per newly bound claim, at a steady rate, and checks each answer."""
+    """Creates pods at a steady rate, each using a bound claim (a newly bound one first, else
+    one of those already used: nothing stops two pods naming one claim), and checks that each
+    comes back with the claim's port."""
 
     def __init__(self, http: harness.Api, log: harness.BindingLog, rate: float) -> None:
         self.http = http
@@ -51,25 +54,28 @@ class _PodAdmitter:
         self.rate = rate
         self.latencies: list[float] = []
         self.failures: list[tuple[str, int, Any]] = []
-        self.idle_ticks = 0
+        self.used: list[tuple[str, int]] = []
         self.started = self.finished = 0.0
 
     async def run(self, done: anyio.Event) -> None:
         self.started = time.perf_counter()
         next_at = self.started
         async with anyio.create_task_group() as group:
-            while not done.is_set():
+            for number in itertools.count():
+                if done.is_set():
+                    break
                 if self.log.newly_bound:
                     key, port = self.log.newly_bound.popleft()
-                    group.start_soon(self._admit, key.split("/")[1], port)
-                else:
-                    self.idle_ticks += 1
+                    self.used.append((key.split("/")[1], port))
+                if self.used:
+                    claim_name, port = self.used[-1 - number % len(self.used)]
+                    group.start_soon(self._admit, f"pod-{number}", claim_name, port)
                 next_at += 1 / self.rate
                 await anyio.sleep(max(0.0, next_at - time.perf_counter()))
         self.finished = time.perf_counter()
 
-    async def _admit(self, claim_name: str, port: int) -> None:
-        body = harness.pod(f"pod-{claim_name}", namespace=NAMESPACE, claim_name=claim_name)
+    async def _admit(self, name: str, claim_name: str, port: int) -> None:
+        body = harness.pod(name, namespace=NAMESPACE, claim_name=claim_name)
         started = time.perf_counter()
         status, answer = await self.http.call("POST", harness.pods_path(NAMESPACE), body)
         self.latencies.append(time.perf_counter() - started)
