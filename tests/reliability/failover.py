@@ -169,7 +169,8 @@ async def _bound_claim(server: sandbox.Sandbox, name: str) -> int:
 async def _process_replica(
     kubeconfig: pathlib.Path, identity: str
 ) -> AsyncIterator[tuple[_process.Running, Partitionable]]:
-    transport = Partitionable(await kube.Kr8sTransport.connect(kubeconfig=str(kubeconfig)))
+    inner = await kube.Kr8sTransport.connect(kubeconfig=str(kubeconfig))
+    transport = Partitionable(inner)
     config = _operator.OperatorConfig(
         kubeconfig=str(kubeconfig), namespace="hpa-system", identity=identity, **LEASE
     )
@@ -177,21 +178,17 @@ async def _process_replica(
         host="127.0.0.1", webhook_port=0, metrics_port=0, health_port=0,
         ip_addresses=("127.0.0.1",),
     )  # fmt: skip
+
+    async def run(*, task_status: anyio.abc.TaskStatus[_process.Running]) -> None:
+        await _process.run_process(config, serving, transport=transport, task_status=task_status)
+
     try:
         async with anyio.create_task_group() as group:
-            running = await group.start(
-                lambda task_status: _process.run_process(
-                    config,
-                    serving,
-                    transport=transport,
-                    task_status=task_status,  # type: ignore[arg-type]
-                )
-            )
-            yield running, transport
+            yield await group.start(run), transport
             group.cancel_scope.cancel()
     finally:
         with anyio.CancelScope(shield=True):
-            await transport._inner.aclose()  # type: ignore[attr-defined]
+            await inner.aclose()
 
 
 async def partition(server: sandbox.Sandbox, workdir: pathlib.Path) -> dict[str, Any]:
@@ -202,7 +199,7 @@ async def partition(server: sandbox.Sandbox, workdir: pathlib.Path) -> dict[str,
     kubeconfig = server.write_kubeconfig(workdir / "kubeconfig")
     async with (
         _process_replica(kubeconfig, "one") as (one, one_transport),
-        _process_replica(kubeconfig, "two") as (two, _),
+        _process_replica(kubeconfig, "two") as (two, two_transport),
     ):
         harness.route_webhook(server, one.webhook_port)
         replicas = {"one": one, "two": two}
@@ -220,11 +217,10 @@ async def partition(server: sandbox.Sandbox, workdir: pathlib.Path) -> dict[str,
                 within=10,
                 message=lambda: f"replicas do not answer: {prober.failures[-2:]}",
             )
-            partitioned = one_transport if leader == "one" else None
-            assert partitioned is not None, "the first replica did not lead"
-            partitioned.partitioned = True
+            {"one": one_transport, "two": two_transport}[leader].partitioned = True
             await harness.eventually(lambda: leases.holder() == follower, within=10)
-            assert not replicas[leader].manager.elector.is_leader  # type: ignore[union-attr]
+            elector = replicas[leader].manager.elector
+            assert elector is not None and not elector.is_leader, "the old leader still leads"
             await _bound_claim(server, "after-failover")
             answered_at_failover = dict(prober.answered)
             await harness.eventually(
@@ -270,6 +266,8 @@ async def sigkill(server: sandbox.Sandbox, workdir: pathlib.Path, *, claims: int
                 await harness.eventually(lambda: len(log.bound_at) > 0, within=20)
                 children[leader].kill()
                 killed_at = time.perf_counter()
+                # The Service's endpoints drop the dead pod: webhook calls go to the survivor.
+                harness.route_webhook(server, children[follower].webhook_port)
         await harness.eventually(lambda: leases.holder() == follower, within=10)
         taken_over_in = next(t for t, h in leases.writes if h == follower) - killed_at
         await harness.eventually(
