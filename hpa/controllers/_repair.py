@@ -141,6 +141,10 @@ class Repairer:
         try:
             await self._ctx.client.create(kube.HOSTPORTS, body, type=api.HostPort)
         except kube.AlreadyExists:
+            if await self._held_by(claim, body.metadata.name):
+                # Only the cache was behind (a re-list after 410, a slow watch): nothing to fix.
+                self._ctx.ports.hold(port, claim.spec.host_port_class_name)
+                return
             message = f"HostPort {body.metadata.name} exists but names another claim"
             self._count("port_conflict", port=port)
             await self._ctx.recorder.record(
@@ -167,6 +171,15 @@ class Repairer:
         await self._ctx.recorder.record(
             reference, type=kube.WARNING, reason="HostPortRecreated", message=message
         )
+
+    async def _held_by(self, claim: api.HostPortClaim, name: str) -> bool:
+        """Whether the HostPort ``name`` (read live) is bound to ``claim``."""
+        try:
+            hostport = await self._ctx.client.get(kube.HOSTPORTS, name, type=api.HostPort)
+        except kube.NotFound:
+            return False
+        ref = hostport.spec.claim_ref
+        return ref is not None and ref.uid == claim.metadata.uid
 
     def _count(self, kind: str, **fields: object) -> None:
         _metrics.REPAIR_ACTIONS.labels(kind).inc()

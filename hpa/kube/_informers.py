@@ -43,6 +43,12 @@ WATCH_RESTARTS: Final = prometheus_client.Counter(
     ["resource", "reason"],
     registry=observability.REGISTRY,
 )
+UNDECODABLE: Final = prometheus_client.Counter(
+    "hpa_undecodable_objects_total",
+    "Objects an informer ignored because they do not decode into hpa's types, by resource.",
+    ["resource"],
+    registry=observability.REGISTRY,
+)
 
 
 def object_key(namespace: str, name: str) -> str:
@@ -58,6 +64,8 @@ def split_key(key: str) -> tuple[str, str]:
 
 class _Meta(msgspec.Struct, frozen=True):
     resourceVersion: str = ""
+    name: str = ""
+    namespace: str = ""
 
 
 class _Versioned(msgspec.Struct, frozen=True):
@@ -246,8 +254,9 @@ class Informer(Generic[T]):
         )
         fresh = {}
         for raw in page.items:
-            obj = self._decode(raw)
-            fresh[self.store.key_of(obj)] = obj
+            obj = self._decode_or_skip(raw)
+            if obj is not None:
+                fresh[self.store.key_of(obj)] = obj
         for key in list(self.store.all_keys()):
             if key not in fresh:
                 self._emit(self.store.remove(key), None)
@@ -277,7 +286,11 @@ class Informer(Generic[T]):
         if event.type == "BOOKMARK":
             self.resource_version = version or self.resource_version
             return
-        obj = self._decode(event.object)
+        obj = self._decode_or_skip(event.object)
+        if obj is None:
+            # Keep what the store had: for a HostPort, the port stays held (see DESIGN.md).
+            self.resource_version = version or self.resource_version
+            return
         if event.type == "DELETED":
             old = self.store.remove(self.store.key_of(obj))
             self._emit(old if old is not None else obj, None)
@@ -286,6 +299,26 @@ class Informer(Generic[T]):
             self._emit(old, obj)
         if version:
             self.resource_version = version
+
+    def _decode_or_skip(self, raw: bytes) -> T | None:
+        """The typed object, or None (logged) for one this version cannot read: an object the
+        API server accepted but hpa's types do not must not stop the informer."""
+        try:
+            return self._decode(raw)
+        except (msgspec.ValidationError, msgspec.DecodeError) as error:
+            try:
+                meta = _VERSION_DECODER.decode(raw).metadata
+            except (msgspec.ValidationError, msgspec.DecodeError):
+                meta = _Meta()
+            logger.warning(
+                "object cannot be decoded, ignored",
+                resource=self.resource.plural,
+                namespace=meta.namespace,
+                name=meta.name,
+                error=str(error),
+            )
+            UNDECODABLE.labels(self.resource.plural).inc()
+            return None
 
     def _emit(self, old: T | None, new: T | None) -> None:
         for handler in self._handlers:

@@ -36,8 +36,72 @@ def _fixed_part(spec: JSON) -> JSON:
     return fixed
 
 
+def _json_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int | float):
+        return "number"
+    return {str: "string", list: "array", dict: "object", type(None): "null"}[type(value)]
+
+
+#: What kube-apiserver decodes pods into (the fields the sandbox and hpa read): a value of
+#: another JSON type fails the Go decode, as 400 BadRequest, before anything else looks at it.
+_CONTAINER_FIELDS: dict[str, type] = {"name": str, "image": str, "ports": list}
+_PORT_FIELDS: dict[str, type] = {
+    "name": str,
+    "containerPort": int,
+    "hostPort": int,
+    "protocol": str,
+}
+_GO_TYPES: dict[type, str] = {str: "string", int: "int32", bool: "bool", list: "[]", dict: "struct"}
+
+
+def _mistyped(value: Any, expected: type, path: str) -> _errors.ApiError | None:
+    if value is None or (isinstance(value, expected) and not (
+        expected is int and isinstance(value, bool)
+    )):  # fmt: skip
+        return None
+    return _errors.bad_request(
+        f'Pod in version "v1" cannot be handled as a Pod: json: cannot unmarshal '
+        f"{_json_type(value)} into Go struct field {path} of type {_GO_TYPES[expected]}"
+    )
+
+
+def _check_pod_shape(pod: JSON) -> None:
+    """Raise 400 for a pod whose spec cannot be decoded (wrong JSON types)."""
+    spec = pod.get("spec")
+    problems = [_mistyped(spec, dict, "Pod.spec")]
+    spec = spec if isinstance(spec, dict) else {}
+    problems.append(_mistyped(spec.get("hostNetwork"), bool, "PodSpec.spec.hostNetwork"))
+    for list_field in ("containers", "initContainers", "ephemeralContainers"):
+        containers = spec.get(list_field)
+        problems.append(_mistyped(containers, list, f"PodSpec.spec.{list_field}"))
+        for container in containers if isinstance(containers, list) else ():
+            at = f"Container.spec.{list_field}"
+            problems.append(_mistyped(container, dict, f"PodSpec.spec.{list_field}"))
+            container = container if isinstance(container, dict) else {}
+            for field, expected in _CONTAINER_FIELDS.items():
+                problems.append(_mistyped(container.get(field), expected, f"{at}.{field}"))
+            ports = container.get("ports")
+            for port in ports if isinstance(ports, list) else ():
+                problems.append(_mistyped(port, dict, f"{at}.ports"))
+                port = port if isinstance(port, dict) else {}
+                for field, expected in _PORT_FIELDS.items():
+                    problems.append(
+                        _mistyped(port.get(field), expected, f"ContainerPort.{at}.ports.{field}")
+                    )
+    for problem in problems:
+        if problem is not None:
+            raise problem
+
+
 def validate_pod(pod: JSON, old: JSON | None) -> list[JSON]:
-    """Field errors of a pod's spec; on update, only images and a few fields may change."""
+    """Field errors of a pod's spec; on update, only images and a few fields may change.
+
+    Raises:
+        ApiError: 400, the pod cannot be decoded (a field of the wrong JSON type).
+    """
+    _check_pod_shape(pod)
     if old is not None and _fixed_part(pod.get("spec") or {}) != _fixed_part(old.get("spec") or {}):
         return [_errors.field_cause("spec", _MUTABLE_MESSAGE, reason="FieldValueForbidden")]
     containers = (pod.get("spec") or {}).get("containers")
@@ -66,7 +130,12 @@ def default_secret(secret: JSON) -> None:
 
 
 def default_pod(pod: JSON) -> None:
-    """A new pod's status and defaults."""
+    """A new pod's status and defaults.
+
+    Raises:
+        ApiError: 400, the pod cannot be decoded (a field of the wrong JSON type).
+    """
+    _check_pod_shape(pod)
     spec = pod.setdefault("spec", {})
     spec.setdefault("restartPolicy", "Always")
     spec.setdefault("dnsPolicy", "ClusterFirst")

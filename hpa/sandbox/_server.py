@@ -11,6 +11,7 @@ rules apply before the verb runs.
 import collections
 import hmac
 import math
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -48,6 +49,9 @@ _WRITES = frozenset({"create", "update", "patch", "delete", "deletecollection"})
 DEFAULT_WATCH_TIMEOUT = 1800.0
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
 def encode(obj: Any) -> bytes:
     """JSON body bytes."""
     return msgspec.json.encode(obj)
@@ -57,7 +61,9 @@ def respond(obj: Any, *, status: int = 200, warnings: list[str] | None = None) -
     """A JSON response, with ``Warning`` headers."""
     response = web.Response(body=encode(obj), status=status, content_type="application/json")
     for warning in warnings or ():
-        escaped = warning.replace("\\", "\\\\").replace('"', '\\"')
+        # Go's net/http turns control characters of header values into spaces; aiohttp refuses
+        # to send them at all (the request would fail with a 500 and no answer).
+        escaped = _CONTROL.sub(" ", warning).replace("\\", "\\\\").replace('"', '\\"')
         response.headers.add("Warning", f'299 - "{escaped}"')
     return response
 

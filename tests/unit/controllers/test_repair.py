@@ -45,6 +45,27 @@ async def test_missing_hostport_is_recreated_with_the_same_port(
         assert any(e["reason"] == "HostPortRecreated" for e in cluster.items("events"))
 
 
+async def test_hostport_missing_only_from_the_cache_is_no_conflict(
+    cluster: kubefake.FakeApi, operator: Start
+) -> None:
+    """A bound claim's HostPort that the cache lost but the API still has (a cache lagging
+    behind a re-list) is neither re-created nor reported as a PortConflict: found by the chaos
+    suite, where 29 of 3,000 claims got false PortConflict Events."""
+    cluster.put(api.PLURAL_CLASS, sample_class())
+    cluster.put(api.PLURAL_CLAIM, claim("echo-web"))
+    async with operator(repair_grace=0.0) as manager:
+        port = await _bound_port(cluster, "echo-web")
+        await eventually(
+            lambda: manager.caches.hostport_informer.store.get(api.hostport_name(port))
+        )
+        conflicts = _actions("port_conflict")
+        manager.caches.hostport_informer.store.remove(api.hostport_name(port))
+        await manager.repairer.run_once()
+        assert _actions("port_conflict") == conflicts
+        assert not any(e["reason"] == "PortConflict" for e in cluster.items("events"))
+        assert manager.ports.is_held(port)
+
+
 async def test_index_leak_is_released_after_the_grace(
     cluster: kubefake.FakeApi, operator: Start
 ) -> None:

@@ -85,3 +85,22 @@ async def test_survives_closed_streams_gone_and_errors(fake: kubefake.FakeApi) -
     assert "a" in deleted
     restarts = kube.WATCH_RESTARTS.labels(api.PLURAL_CLAIM, "gone")._value.get()
     assert restarts >= 1
+
+
+async def test_undecodable_objects_are_skipped(fake: kubefake.FakeApi) -> None:
+    """An object the API server accepted but hpa's types cannot read (found by fuzzing the
+    sandbox: ``metadata.finalizers: 1``) is skipped, listed or watched, and the informer goes
+    on with the next ones instead of ending (which took the whole process down)."""
+    bad = {**_claim("bad"), "metadata": {"name": "bad", "namespace": "default", "finalizers": 1}}
+    fake.put(api.PLURAL_CLAIM, _claim("a"))
+    fake.put(api.PLURAL_CLAIM, bad)
+    informer = _informer(fake)
+    async with anyio.create_task_group() as group:
+        await group.start(informer.run)
+        await informer.synced.wait()
+        assert [c.metadata.name for c in informer.store.list()] == ["a"]
+        fake.put(api.PLURAL_CLAIM, {**bad, "metadata": {**bad["metadata"], "name": "worse"}})
+        fake.put(api.PLURAL_CLAIM, _claim("b"))
+        await eventually(lambda: informer.store.get("b", namespace="default") is not None)
+        group.cancel_scope.cancel()
+    assert informer.store.get("worse", namespace="default") is None

@@ -1,0 +1,207 @@
+"""Chaos during a burst of claims: leaders killed, watches dropped, the API failing, 410s.
+
+Replicas run in-process with leader election (short lease timings) so that a leader can be
+killed by cancelling its task; ``test_failover.py`` SIGKILLs child processes. After the burst
+every claim must be Bound exactly once, no port held twice, no HostPort orphaned, every
+replica's index equal to the API, and the repair loop must have repaired (and reported, as
+Events and ``hpa_repair_actions_total``) the damage done behind the operator's back.
+"""
+
+import pathlib
+import time
+from typing import Any
+
+import anyio
+import anyio.abc
+
+from hpa import api, controllers, observability, sandbox
+from hpa.cli import _operator
+from tests.reliability import harness
+
+NAMESPACE = "default"
+FAST_LEASE = {"lease_duration": 2.0, "renew_deadline": 1.5, "retry_period": 0.3}
+
+
+class Replicas:
+    """In-process operators with leader election, each in a cancel scope of its own."""
+
+    def __init__(self, group: anyio.abc.TaskGroup, kubeconfig: pathlib.Path) -> None:
+        self._group = group
+        self._kubeconfig = kubeconfig
+        self.managers: dict[str, controllers.Manager] = {}
+        self._scopes: dict[str, anyio.CancelScope] = {}
+        self.killed = 0
+
+    async def start(self, identity: str) -> controllers.Manager:
+        """Start a replica; returns once its index is rebuilt."""
+        config = _operator.OperatorConfig(
+            kubeconfig=str(self._kubeconfig), namespace=NAMESPACE, identity=identity,
+            repair_interval=0.5, repair_grace=1.0, **FAST_LEASE,
+        )  # fmt: skip
+        scope = anyio.CancelScope()
+        self._scopes[identity] = scope
+
+        async def run(*, task_status: anyio.abc.TaskStatus[controllers.Manager]) -> None:
+            with scope:
+                await _operator.run_operator(config, task_status=task_status)
+
+        manager: controllers.Manager = await self._group.start(run, name=identity)
+        self.managers[identity] = manager
+        return manager
+
+    def leader(self) -> str | None:
+        """The identity of the replica that leads, if one does."""
+        leading = [i for i, m in self.managers.items() if m.elector and m.elector.is_leader]
+        assert len(leading) <= 1, f"two leaders at once: {leading}"
+        return leading[0] if leading else None
+
+    async def kill_leader(self, successor: str) -> None:
+        """Cancel the leader's task (once there is one) and start ``successor`` in its place."""
+        leader = await harness.eventually(self.leader, within=10, message=lambda: "no leader")
+        self._scopes.pop(leader).cancel()
+        del self.managers[leader]
+        self.killed += 1
+        await self.start(successor)
+
+    def stop_all(self) -> None:
+        for scope in self._scopes.values():
+            scope.cancel()
+
+
+def repair_actions() -> dict[str, float]:
+    """``hpa_repair_actions_total`` by kind (this process's registry)."""
+    found: dict[str, float] = {}
+    for metric in observability.REGISTRY.collect():
+        for sample in metric.samples:
+            if sample.name == "hpa_repair_actions_total":
+                found[sample.labels["kind"]] = sample.value
+    return found
+
+
+async def _chaos(server: sandbox.Sandbox, replicas: Replicas, progress: Any, total: int) -> None:
+    """The faults, each once the burst has reached its share of ``total`` claims."""
+    faults = server.faults
+
+    async def at(share: float) -> None:
+        await harness.eventually(lambda: progress() >= total * share, within=120)
+
+    await at(0.1)
+    await replicas.kill_leader("c")
+    await at(0.25)
+    faults.drop_watches()
+    await at(0.35)
+    # The API answers 500 and 429 for a while, then hangs a few calls until they time out.
+    faults.fail(verb="create", resource=api.PLURAL_HOSTPORT, status=500, times=None)
+    faults.fail(verb="patch", resource=api.PLURAL_CLAIM, status=429, times=None)
+    faults.fail(verb="patch", resource=f"{api.PLURAL_CLAIM}/status", status=503, times=None)
+    faults.fail(verb="list", status=500, times=None)
+    await anyio.sleep(1.0)
+    faults.clear()
+    faults.hang(verb="create", resource=api.PLURAL_HOSTPORT, seconds=2.0, times=4)
+    faults.hang(verb="watch", seconds=2.0, times=2)
+    await at(0.5)
+    faults.expire_watch_window()
+    faults.drop_watches()
+    await at(0.7)
+    await replicas.kill_leader("d")
+    faults.drop_watches()
+
+
+def _hostport(port: int, *, class_name: str, claim_uid: str) -> dict[str, Any]:
+    return {
+        "apiVersion": api.API_VERSION,
+        "kind": api.KIND_HOSTPORT,
+        "metadata": {"name": api.hostport_name(port), "finalizers": [api.FINALIZER]},
+        "spec": {
+            "hostPortClassName": class_name,
+            "port": port,
+            "claimRef": {"namespace": NAMESPACE, "name": "nobody", "uid": claim_uid},
+        },
+    }
+
+
+async def _damage(server: sandbox.Sandbox, *, free_port: int) -> tuple[str, int]:
+    """An orphaned HostPort, and a bound claim whose HostPort vanished (as after an etcd
+    restore from an older backup); returns that claim's key and port."""
+    await server.create(_hostport(free_port, class_name="chaos", claim_uid="no-such-claim"))
+    victim = next(iter(server.store.items(harness.CLAIMS_STORAGE)))
+    name = victim["spec"]["hostPortName"]
+    hostport = dict(server.store.get(harness.HOSTPORTS_STORAGE, ("", name)) or {})
+    rv = server.store.next_rv()
+    hostport["metadata"] = {**hostport["metadata"], "resourceVersion": str(rv)}
+    server.store.write("DELETED", harness.HOSTPORTS_STORAGE, ("", name), hostport, rv=rv)
+    return victim["metadata"]["name"], victim["status"]["port"]
+
+
+async def chaos(
+    server: sandbox.Sandbox, workdir: pathlib.Path, *, claims: int, within: float = 120
+) -> dict[str, Any]:
+    """A burst of ``claims`` claims under chaos; returns the figures."""
+    await server.create(harness.host_port_class("chaos", 40000, 40000 + claims + 10))
+    log = harness.BindingLog(server)
+    before = repair_actions()
+    kubeconfig = server.write_kubeconfig(workdir / "kubeconfig")
+    created = 0
+    started = time.perf_counter()
+    async with anyio.create_task_group() as group:
+        replicas = Replicas(group, kubeconfig)
+        await replicas.start("a")
+        await replicas.start("b")
+        async with anyio.create_task_group() as burst:
+            burst.start_soon(_chaos, server, replicas, lambda: len(log.bound_at), claims)
+            for number in range(claims):
+                await server.create(harness.claim(f"k{number}", namespace=NAMESPACE,
+                                                  class_name="chaos"))  # fmt: skip
+                created += 1
+                if number % 20 == 0:
+                    await anyio.sleep(0.01)  # a burst, not one write: let the chaos interleave
+        await harness.eventually(lambda: len(log.bound_at) == claims, within=within,
+                                 message=lambda: f"{len(log.bound_at)}/{claims} bound")  # fmt: skip
+        bound_in = time.perf_counter() - started
+        harness.assert_consistent(server, bound=claims)
+        victim, port = await _damage(server, free_port=40000 + claims + 10)
+        await harness.eventually(
+            lambda: (
+                server.store.count(harness.HOSTPORTS_STORAGE) == claims
+                and server.get(api.API_VERSION, api.KIND_HOSTPORT, api.hostport_name(port))
+            ),
+            within=30,
+            message=lambda: "the orphan is still there or the missing HostPort was not re-created",
+        )
+        harness.assert_consistent(server, bound=claims)
+        assert not log.rebound(), f"claims bound twice: {list(log.rebound().items())[:10]}"
+        for identity, manager in replicas.managers.items():
+            await harness.eventually(
+                lambda manager=manager: _index_matches(server, manager),
+                within=15,
+                message=lambda identity=identity: f"replica {identity}'s index differs",
+            )
+        # The Event comes after the HostPort and the claim's Repaired condition.
+        await harness.eventually(
+            lambda: any(
+                e["reason"] == "HostPortRecreated" for e in server.store.items(("", "events"))
+            ),
+            within=15,
+            message=lambda: "no HostPortRecreated Event",
+        )
+        after = repair_actions()
+        actions = {k: after.get(k, 0) - before.get(k, 0) for k in after}
+        assert actions.get("missing_hostport", 0) >= 1, actions
+        # Nothing here makes two claims want one port: a conflict would be a false alarm.
+        assert actions.get("port_conflict", 0) == 0, actions
+        replicas.stop_all()
+    return {
+        "claims": claims,
+        "leaders killed": replicas.killed,
+        "bound/s under chaos": claims / bound_in,
+        "repair actions": {k: int(v) for k, v in actions.items() if v},
+        "victim": victim,
+    }
+
+
+def _index_matches(server: sandbox.Sandbox, manager: controllers.Manager) -> bool:
+    listed = {
+        (h["spec"]["port"], h["spec"]["hostPortClassName"])
+        for h in server.store.items(harness.HOSTPORTS_STORAGE)
+    }
+    return set(manager.ports.held()) == listed

@@ -1,0 +1,289 @@
+"""Leader failover between two replicas, with the webhook answering on both throughout.
+
+Two ways to lose a leader:
+
+- :func:`partition`: two whole processes (``run_process``) in-process; the leader is cut off
+  from the Lease (its transport fails every Lease call) but keeps serving. It must step down
+  after ``renew_deadline``, the other must take over once the Lease has expired, and both
+  admission servers must answer every AdmissionReview sent straight to them meanwhile.
+- :func:`sigkill`: two child processes; the leader is SIGKILLed in the middle of a burst (no
+  Lease release), the other takes over and binds every claim.
+
+The failover time is measured on the API server: from the old leader's last Lease write to the
+new leader's first. client-go's algorithm bounds it below by the lease duration (the successor
+waits for the Lease to expire as it observed it) and above by the lease duration plus the
+successor's observation lag and its next retry (each at most a jittered retry period).
+"""
+
+import base64
+import contextlib
+import json
+import pathlib
+import ssl
+import time
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import anyio
+import anyio.abc
+
+from hpa import api, kube, sandbox, webhook
+from hpa.cli import _operator, _process
+from tests.reliability import harness
+
+LEASE_DURATION, RENEW_DEADLINE, RETRY_PERIOD = 2.0, 1.5, 0.3
+LEASE = {
+    "leader_elect": True,
+    "lease_duration": LEASE_DURATION,
+    "renew_deadline": RENEW_DEADLINE,
+    "retry_period": RETRY_PERIOD,
+}
+#: client-go jitters each retry by up to 20 %; the successor can lag one observation and one
+#: retry behind the expiry, and the event loops here share two cores with the API server.
+FAILOVER_BOUND = LEASE_DURATION + 2 * 1.2 * RETRY_PERIOD + 0.3
+NAMESPACE = "apps"
+
+
+class LeaseLog:
+    """Every write of the Lease as the API server saw it: ``(time, holder)``."""
+
+    def __init__(self, server: sandbox.Sandbox) -> None:
+        self.writes: list[tuple[float, str]] = []
+        server.store.subscribe(self._observe)
+
+    def _observe(self, event: Any) -> None:
+        if event.storage == ("coordination.k8s.io", "leases") and event.type != "DELETED":
+            holder = event.obj.get("spec", {}).get("holderIdentity") or ""
+            self.writes.append((time.perf_counter(), holder))
+
+    def holder(self) -> str:
+        return self.writes[-1][1] if self.writes else ""
+
+    def gap(self, old: str, new: str) -> float:
+        """Seconds from ``old``'s last write to ``new``'s first write after it."""
+        first_new = next(t for t, h in self.writes if h == new)
+        last_old = max(t for t, h in self.writes if h == old and t < first_new)
+        return first_new - last_old
+
+
+class Partitionable:
+    """A transport that can cut its process off from the Lease (and only from the Lease)."""
+
+    def __init__(self, inner: kube.Transport) -> None:
+        self._inner = inner
+        self.partitioned = False
+
+    def _check(self, request: kube.Request) -> None:
+        if self.partitioned and "/leases" in request.path:
+            raise kube.Retryable("injected: network partition")
+
+    async def request(self, request: kube.Request) -> kube.Response:
+        self._check(request)
+        return await self._inner.request(request)
+
+    def stream(self, request: kube.Request) -> contextlib.AbstractAsyncContextManager[Any]:
+        self._check(request)
+        return self._inner.stream(request)
+
+
+def _review(claim_name: str) -> bytes:
+    obj = harness.pod("probe", namespace=NAMESPACE, claim_name=claim_name)
+    request = {
+        "uid": str(uuid.uuid4()),
+        "kind": {"group": "", "version": "v1", "kind": "Pod"},
+        "resource": {"group": "", "version": "v1", "resource": "pods"},
+        "name": "probe",
+        "namespace": NAMESPACE,
+        "operation": "CREATE",
+        "userInfo": {"username": "prober"},
+        "object": obj,
+    }
+    review = {"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": request}
+    return json.dumps(review).encode()
+
+
+class Prober:
+    """Sends AdmissionReviews straight to each replica's admission server, and checks that
+    each answer allows the pod with the claim's port."""
+
+    def __init__(self, ports: dict[str, int], *, claim_name: str, port: int) -> None:
+        self.ports = ports
+        self.claim_name = claim_name
+        self.port = port
+        self.answered = dict.fromkeys(ports, 0)
+        self.failures: list[tuple[str, str]] = []
+
+    async def run(self) -> None:
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE  # the replicas' own CA: not what is tested here
+        timeout = aiohttp.ClientTimeout(total=2)
+        async with aiohttp.ClientSession(timeout=timeout) as session:
+            while True:
+                for replica, port in self.ports.items():
+                    await self._probe(session, context, replica, port)
+                await anyio.sleep(0.02)
+
+    async def _probe(
+        self, session: aiohttp.ClientSession, context: ssl.SSLContext, replica: str, port: int
+    ) -> None:
+        body = _review(self.claim_name)
+        url = f"https://127.0.0.1:{port}{webhook.PATH_MUTATE_PODS}"
+        status, text = 0, ""
+        try:
+            headers = {"Content-Type": "application/json"}
+            async with session.post(url, data=body, ssl=context, headers=headers) as answer:
+                status, text = answer.status, await answer.text()
+            response = json.loads(text)["response"]
+            patch = json.loads(base64.b64decode(response.get("patch") or b"W10="))
+            ok = (
+                status == 200
+                and response["uid"] == json.loads(body)["request"]["uid"]
+                and response["allowed"] is True
+                and any(op.get("value") == self.port for op in patch)
+            )
+        except (aiohttp.ClientError, TimeoutError, ValueError, KeyError) as error:
+            ok, text = False, f"{status} {text[:200]} {error!r}"
+        if ok:
+            self.answered[replica] += 1
+        else:
+            self.failures.append((replica, text[:300]))
+
+
+async def _bound_claim(server: sandbox.Sandbox, name: str) -> int:
+    await server.create(harness.claim(name, namespace=NAMESPACE, class_name="failover"))
+    found = await harness.eventually(
+        lambda: (
+            (server.get(api.API_VERSION, api.KIND_CLAIM, name, namespace=NAMESPACE) or {})
+            .get("status", {})
+            .get("port")
+        ),
+        within=20,
+    )
+    return int(found)
+
+
+@contextlib.asynccontextmanager
+async def _process_replica(
+    kubeconfig: pathlib.Path, identity: str
+) -> AsyncIterator[tuple[_process.Running, Partitionable]]:
+    inner = await kube.Kr8sTransport.connect(kubeconfig=str(kubeconfig))
+    transport = Partitionable(inner)
+    config = _operator.OperatorConfig(
+        kubeconfig=str(kubeconfig), namespace="hpa-system", identity=identity, **LEASE
+    )
+    serving = _process.ServingConfig(
+        host="127.0.0.1", webhook_port=0, metrics_port=0, health_port=0,
+        ip_addresses=("127.0.0.1",),
+    )  # fmt: skip
+
+    async def run(*, task_status: anyio.abc.TaskStatus[_process.Running]) -> None:
+        await _process.run_process(config, serving, transport=transport, task_status=task_status)
+
+    try:
+        async with anyio.create_task_group() as group:
+            yield await group.start(run), transport
+            group.cancel_scope.cancel()
+    finally:
+        with anyio.CancelScope(shield=True):
+            await inner.aclose()
+
+
+async def partition(server: sandbox.Sandbox, workdir: pathlib.Path) -> dict[str, Any]:
+    """Partition the leader from the Lease; returns the figures."""
+    await harness.install_hpa(server, pod_namespace=NAMESPACE)
+    await server.create(harness.host_port_class("failover", 45000, 45100))
+    leases = LeaseLog(server)
+    kubeconfig = server.write_kubeconfig(workdir / "kubeconfig")
+    async with (
+        _process_replica(kubeconfig, "one") as (one, one_transport),
+        _process_replica(kubeconfig, "two") as (two, two_transport),
+    ):
+        harness.route_webhook(server, one.webhook_port)
+        replicas = {"one": one, "two": two}
+        leader = await harness.eventually(lambda: leases.holder(), within=10)
+        follower = "two" if leader == "one" else "one"
+        port = await _bound_claim(server, "probe-claim")
+        prober = Prober(
+            {name: r.webhook_port for name, r in replicas.items()},
+            claim_name="probe-claim", port=port,
+        )  # fmt: skip
+        async with anyio.create_task_group() as group:
+            group.start_soon(prober.run)
+            await harness.eventually(
+                lambda: all(prober.answered.values()),
+                within=10,
+                message=lambda: f"replicas do not answer: {prober.failures[-2:]}",
+            )
+            {"one": one_transport, "two": two_transport}[leader].partitioned = True
+            await harness.eventually(lambda: leases.holder() == follower, within=10)
+            elector = replicas[leader].manager.elector
+            assert elector is not None and not elector.is_leader, "the old leader still leads"
+            await _bound_claim(server, "after-failover")
+            answered_at_failover = dict(prober.answered)
+            await harness.eventually(
+                lambda: all(prober.answered[r] > answered_at_failover[r] + 5 for r in replicas),
+                within=10,
+            )
+            group.cancel_scope.cancel()
+        harness.assert_consistent(server, bound=2)
+    gap = leases.gap(leader, follower)
+    assert not prober.failures, f"admission answers failed: {prober.failures[:5]}"
+    assert LEASE_DURATION <= gap <= FAILOVER_BOUND, f"failover took {gap:.2f}s"
+    return {
+        "failover s (last renewal to takeover)": gap,
+        "bound s": FAILOVER_BOUND,
+        "reviews answered": sum(prober.answered.values()),
+        "reviews failed": len(prober.failures),
+    }
+
+
+async def sigkill(server: sandbox.Sandbox, workdir: pathlib.Path, *, claims: int) -> dict[str, Any]:
+    """SIGKILL the leading child process in a burst; returns the figures."""
+    await harness.install_hpa(server, pod_namespace=NAMESPACE)
+    await server.create(harness.host_port_class("failover", 45000, 45000 + claims + 10))
+    leases = LeaseLog(server)
+    log = harness.BindingLog(server)
+    kubeconfig = server.write_kubeconfig(workdir / "kubeconfig")
+    children = {
+        name: harness.OperatorProcess(
+            kubeconfig=kubeconfig, log=workdir / f"{name}.log", identity=name, **LEASE
+        )
+        for name in ("one", "two")
+    }
+    async with children["one"].running(), children["two"].running():
+        harness.route_webhook(server, children["one"].webhook_port)
+        leader = await harness.eventually(lambda: leases.holder(), within=10)
+        follower = "two" if leader == "one" else "one"
+        killed_at = 0.0
+        for number in range(claims):
+            await server.create(
+                harness.claim(f"k{number}", namespace=NAMESPACE, class_name="failover")
+            )
+            if number == claims // 3:
+                await harness.eventually(lambda: len(log.bound_at) > 0, within=20)
+                children[leader].kill()
+                killed_at = time.perf_counter()
+                # The Service's endpoints drop the dead pod: webhook calls go to the survivor.
+                harness.route_webhook(server, children[follower].webhook_port)
+        await harness.eventually(lambda: leases.holder() == follower, within=10)
+        taken_over_in = next(t for t, h in leases.writes if h == follower) - killed_at
+        await harness.eventually(
+            lambda: len(log.bound_at) == claims, within=120,
+            message=lambda: f"{len(log.bound_at)}/{claims} bound",
+        )  # fmt: skip
+        assert children[follower].alive, children[follower].tail()
+        harness.assert_consistent(server, bound=claims)
+        assert not log.rebound(), f"claims bound twice: {list(log.rebound().items())[:10]}"
+        async with harness.Api(server) as http:
+            await harness.assert_index_matches_api(children[follower], http)
+    gap = leases.gap(leader, follower)
+    assert LEASE_DURATION <= gap <= FAILOVER_BOUND, f"failover took {gap:.2f}s"
+    return {
+        "claims": claims,
+        "failover s (last renewal to takeover)": gap,
+        "takeover s after SIGKILL": taken_over_in,
+        "bound s": FAILOVER_BOUND,
+    }

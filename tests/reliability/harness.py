@@ -1,0 +1,421 @@
+"""What the reliability scenarios share: hpa installed on a sandbox, the operator as a child
+process, raw API calls, the invariants, and the arithmetic of the figures.
+
+The invariants are those DESIGN.md promises ("Ports are unique by construction"), checked on the
+API server's own store: no port is held by two HostPorts, no HostPort is orphaned, every bound
+claim holds exactly the port its HostPort holds, and no claim was ever bound to two ports.
+"""
+
+import collections
+import contextlib
+import json
+import os
+import pathlib
+import signal
+import ssl
+import statistics
+import sys
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import aiohttp
+import anyio
+import anyio.abc
+import anyio.streams.text
+
+from hpa import api, manifests, sandbox
+from tests.reliability import child
+
+Obj = dict[str, Any]
+REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
+CLAIMS_STORAGE = (api.GROUP, api.PLURAL_CLAIM)
+HOSTPORTS_STORAGE = (api.GROUP, api.PLURAL_HOSTPORT)
+GROUP_PATH = f"/apis/{api.API_VERSION}"
+#: The objects hpa's install puts in a cluster that the sandbox needs (as ``hpa sandbox``).
+_INSTALLED_KINDS = {"Namespace", "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"}
+WEBHOOK_SERVICE = (manifests.DEFAULT_NAMESPACE, manifests.SERVICE, 443)
+
+memory_kb = child.memory_kb
+
+
+# -- the cluster ------------------------------------------------------------------------------
+
+
+async def install_hpa(server: sandbox.Sandbox, *, pod_namespace: str = "apps") -> None:
+    """hpa's namespace and webhook configurations, and a namespace whose pods hpa admits."""
+    for document in manifests.install_documents():
+        if document["kind"] in _INSTALLED_KINDS:
+            await server.create(document)
+    labels = {api.NAMESPACE_LABEL: api.NAMESPACE_LABEL_VALUE}
+    await server.create(
+        {"apiVersion": "v1", "kind": "Namespace",
+         "metadata": {"name": pod_namespace, "labels": labels}}
+    )  # fmt: skip
+
+
+def route_webhook(server: sandbox.Sandbox, port: int) -> None:
+    """Send the sandbox's calls to hpa's webhook Service to a local admission server."""
+    server.service_map[WEBHOOK_SERVICE] = f"127.0.0.1:{port}"
+
+
+def host_port_class(name: str, start: int, end: int) -> Obj:
+    """A HostPortClass with one pool."""
+    return {
+        "apiVersion": api.API_VERSION,
+        "kind": api.KIND_CLASS,
+        "metadata": {"name": name},
+        "spec": {"pools": [{"start": start, "end": end}]},
+    }
+
+
+def claim(name: str, *, namespace: str, class_name: str) -> Obj:
+    """A HostPortClaim."""
+    return {
+        "apiVersion": api.API_VERSION,
+        "kind": api.KIND_CLAIM,
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {"hostPortClassName": class_name},
+    }
+
+
+def pod(name: str, *, namespace: str, claim_name: str, port_name: str = "web") -> Obj:
+    """A pod that asks for a claim's port, as a user writes it (the webhook fills in the rest)."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "name": name,
+            "namespace": namespace,
+            "annotations": {f"{api.CLAIM_ANNOTATION_PREFIX}{port_name}": claim_name},
+        },
+        "spec": {
+            "containers": [
+                {
+                    "name": "app",
+                    "image": "registry.invalid/app:1",
+                    "ports": [{"name": port_name, "containerPort": 8080}],
+                }
+            ]
+        },
+    }
+
+
+def claims_path(namespace: str) -> str:
+    return f"{GROUP_PATH}/namespaces/{namespace}/{api.PLURAL_CLAIM}"
+
+
+def pods_path(namespace: str) -> str:
+    return f"/api/v1/namespaces/{namespace}/pods"
+
+
+class Api:
+    """Raw HTTPS calls to the sandbox: every answer is returned, whatever its status."""
+
+    def __init__(self, server: sandbox.Sandbox, *, connections: int = 32) -> None:
+        self._server = server
+        self._connections = connections
+        self._session: aiohttp.ClientSession | None = None
+
+    async def __aenter__(self) -> "Api":
+        context = ssl.create_default_context(cadata=self._server.cert_pem.decode())
+        self._session = aiohttp.ClientSession(
+            base_url=self._server.url,
+            headers={"Authorization": f"Bearer {self._server.token}"},
+            connector=aiohttp.TCPConnector(ssl=context, limit=self._connections),
+            timeout=aiohttp.ClientTimeout(total=60),
+        )
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._session is not None
+        await self._session.close()
+
+    async def call(
+        self, method: str, path: str, body: Any = None, *, raw: bytes | None = None,
+        content_type: str = "application/json",
+    ) -> tuple[int, Any]:  # fmt: skip
+        """``(status, decoded JSON body or None)``."""
+        assert self._session is not None
+        data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
+        async with self._session.request(
+            method, path, data=data, headers={"Content-Type": content_type}
+        ) as response:
+            text = await response.read()
+        try:
+            return response.status, json.loads(text)
+        except ValueError:
+            return response.status, None
+
+    async def items(self, path: str) -> list[Obj]:
+        """A LIST's items (fails on an error status)."""
+        status, body = await self.call("GET", path)
+        assert status == 200, (status, body)
+        return list(body["items"])
+
+
+# -- the operator as a child process ----------------------------------------------------------
+
+
+class OperatorProcess:
+    """``run_process`` in a child process (see :mod:`tests.reliability.child`).
+
+    Args:
+        kubeconfig: the sandbox's kubeconfig.
+        log: where the child's log lines go.
+        settings: ``OperatorConfig`` fields, and ``report_interval``.
+    """
+
+    def __init__(self, *, kubeconfig: pathlib.Path, log: pathlib.Path, **settings: Any) -> None:
+        self.settings = {
+            "kubeconfig": str(kubeconfig),
+            "namespace": manifests.DEFAULT_NAMESPACE,
+            **settings,
+        }
+        self.log = log
+        self.samples: list[Obj] = []
+        self.started: Obj = {}
+        self._ready = anyio.Event()
+        self._dump: Obj | None = None
+        self._dumped = anyio.Event()
+        self.process: anyio.abc.Process | None = None
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    @property
+    def alive(self) -> bool:
+        return self.process is not None and self.process.returncode is None
+
+    @property
+    def webhook_port(self) -> int:
+        return int(self.started["webhook_port"])
+
+    @property
+    def metrics_port(self) -> int:
+        return int(self.started["metrics_port"])
+
+    @contextlib.asynccontextmanager
+    async def running(self, *, within: float = 60) -> AsyncIterator["OperatorProcess"]:
+        """Start the child, yield once it reports ``started``, then stop it (SIGTERM)."""
+        environment = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+        command = [sys.executable, "-m", "tests.reliability.child", json.dumps(self.settings)]
+        with self.log.open("ab") as log:
+            self.process = await anyio.open_process(
+                command, cwd=REPO_ROOT, env=environment, stderr=log, stdin=None
+            )
+        async with anyio.create_task_group() as group:
+            group.start_soon(self._read)
+            try:
+                with anyio.fail_after(within):
+                    await self._ready.wait()
+                yield self
+            finally:
+                with anyio.CancelScope(shield=True):
+                    await self.stop()
+                group.cancel_scope.cancel()
+
+    async def _read(self) -> None:
+        assert self.process is not None and self.process.stdout is not None
+        buffer = ""
+        async for chunk in anyio.streams.text.TextReceiveStream(self.process.stdout):
+            buffer += chunk
+            *lines, buffer = buffer.split("\n")
+            for line in lines:
+                self._receive(json.loads(line))
+
+    def _receive(self, message: Obj) -> None:
+        if message["event"] == "started":
+            self.started = message
+            self._ready.set()
+        elif message["event"] == "held":
+            self._dump = message
+            self._dumped.set()
+        if "rss_kb" in message:
+            self.samples.append(message)
+
+    def tail(self, lines: int = 30) -> str:
+        """The last lines of the child's log (for failure messages)."""
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+
+    async def held_ports(self, *, within: float = 10) -> set[tuple[int, str]]:
+        """The ports the child's index holds, with their class."""
+        self._dumped = anyio.Event()
+        os.kill(self.pid, signal.SIGUSR1)
+        with anyio.fail_after(within):
+            await self._dumped.wait()
+        assert self._dump is not None
+        return {(int(port), str(cls)) for port, cls in self._dump["ports"]}
+
+    def kill(self) -> None:
+        """SIGKILL: no Lease release, no draining."""
+        if self.alive:
+            os.kill(self.pid, signal.SIGKILL)
+
+    async def stop(self, *, within: float = 15) -> None:
+        """SIGTERM and wait (SIGKILL after ``within``)."""
+        if self.process is None:
+            return
+        if self.alive:
+            self.process.terminate()
+        with anyio.move_on_after(within):
+            await self.process.wait()
+        if self.alive:
+            self.process.kill()
+            await self.process.wait()
+
+    def peak_rss_mb(self) -> float:
+        """The child's peak RSS (VmHWM) in MB."""
+        return max((s["hwm_kb"] for s in self.samples), default=0) / 1024
+
+
+# -- invariants -------------------------------------------------------------------------------
+
+
+class BindingLog:
+    """Watches the sandbox's store: when each claim was first Bound, and every port it was
+    Bound to (more than one would break "a bound claim's port never changes")."""
+
+    def __init__(self, server: sandbox.Sandbox) -> None:
+        self.bound_at: dict[str, float] = {}
+        self.ports: dict[str, set[int]] = collections.defaultdict(set)
+        self.newly_bound: collections.deque[tuple[str, int]] = collections.deque()
+        self.deleted: set[str] = set()
+        self.changed = anyio.Event()
+        self._waiters: dict[tuple[str, str], anyio.Event] = {}
+        server.store.subscribe(self._observe)
+
+    async def wait_for(self, what: str, key: str, *, within: float = 30) -> None:
+        """Wait until the claim ``namespace/name`` is ``"bound"`` or ``"deleted"``."""
+        done = self.bound_at if what == "bound" else self.deleted
+        if key in done:
+            return
+        event = self._waiters.setdefault((what, key), anyio.Event())
+        with anyio.fail_after(within):
+            await event.wait()
+
+    def _wake(self, what: str, key: str) -> None:
+        event = self._waiters.pop((what, key), None)
+        if event is not None:
+            event.set()
+
+    def _observe(self, event: Any) -> None:
+        if event.storage != CLAIMS_STORAGE:
+            return
+        obj = event.obj
+        key = f"{obj['metadata'].get('namespace')}/{obj['metadata']['name']}"
+        if event.type == "DELETED":
+            self.deleted.add(key)
+            self._wake("deleted", key)
+            self.changed.set()
+            return
+        status = obj.get("status") or {}
+        if status.get("phase") == api.PHASE_BOUND and status.get("port"):
+            self.ports[f"{key}/{obj['metadata']['uid']}"].add(status["port"])
+            if key not in self.bound_at:
+                self.bound_at[key] = time.perf_counter()
+                self.newly_bound.append((key, status["port"]))
+                self._wake("bound", key)
+                self.changed.set()
+
+    def rebound(self) -> dict[str, set[int]]:
+        """Claims that were Bound to more than one port."""
+        return {key: ports for key, ports in self.ports.items() if len(ports) > 1}
+
+
+def assert_consistent(server: sandbox.Sandbox, *, bound: int | None = None) -> None:
+    """No port held twice, no orphaned HostPort, every bound claim's port is its HostPort's;
+    with ``bound``, exactly that many claims, all Bound, each with one HostPort."""
+    hostports = list(server.store.items(HOSTPORTS_STORAGE))
+    claims = list(server.store.items(CLAIMS_STORAGE))
+    by_port = collections.Counter(h["spec"]["port"] for h in hostports)
+    twice = [p for p, n in by_port.items() if n > 1]
+    assert not twice, f"ports held by two HostPorts: {twice[:20]}"
+    by_uid = {c["metadata"]["uid"]: c for c in claims}
+    for hostport in hostports:
+        ref = hostport["spec"].get("claimRef") or {}
+        owner = by_uid.get(ref.get("uid"))
+        assert owner is not None, f"orphaned HostPort {hostport['metadata']['name']}"
+        assert owner["spec"].get("hostPortName") == hostport["metadata"]["name"], (
+            f"{hostport['metadata']['name']} names a claim bound elsewhere"
+        )
+    is_bound = [c for c in claims if (c.get("status") or {}).get("phase") == api.PHASE_BOUND]
+    ports = collections.Counter(c["status"]["port"] for c in is_bound)
+    twice = [p for p, n in ports.items() if n > 1]
+    assert not twice, f"ports given to two claims: {twice[:20]}"
+    held = {h["metadata"]["name"]: h["spec"]["port"] for h in hostports}
+    for bound_claim in is_bound:
+        name = bound_claim["spec"].get("hostPortName")
+        assert held.get(name) == bound_claim["status"]["port"], (
+            f"claim {bound_claim['metadata']['name']} is Bound to a port no HostPort holds"
+        )
+    if bound is not None:
+        lost = [c["metadata"]["name"] for c in claims if c not in is_bound]
+        assert not lost, f"{len(lost)} claims not Bound: {lost[:20]}"
+        assert len(claims) == bound, f"{len(claims)} claims, expected {bound}"
+        assert len(hostports) == bound, f"{len(hostports)} HostPorts for {bound} bound claims"
+
+
+async def assert_index_matches_api(
+    operator: OperatorProcess, http: Api, *, within: float = 15
+) -> None:
+    """The child's port index holds exactly the ports of the HostPorts the API lists."""
+    deadline = time.monotonic() + within
+    while True:
+        listed = {
+            (h["spec"]["port"], h["spec"]["hostPortClassName"])
+            for h in await http.items(f"{GROUP_PATH}/{api.PLURAL_HOSTPORT}")
+        }
+        held = await operator.held_ports()
+        if held == listed:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(
+                f"index and API differ: only in the index {sorted(held - listed)[:20]}, "
+                f"only in the API {sorted(listed - held)[:20]}"
+            )
+        await anyio.sleep(0.2)
+
+
+async def eventually(
+    condition: Callable[[], Any], *, within: float = 10, message: Callable[[], str] | None = None
+) -> Any:
+    """The first truthy value of ``condition()``, polled until ``within`` seconds have passed."""
+    deadline = time.monotonic() + within
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(message() if message else f"not true within {within}s")
+        await anyio.sleep(0.05)
+
+
+# -- figures ----------------------------------------------------------------------------------
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The ``q`` quantile (0..1) by nearest rank; 0 for no values."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered)) - 1))]
+
+
+def slope(xs: list[float], ys: list[float]) -> float:
+    """The least-squares slope of ys over xs (0 when it is undefined)."""
+    if len(xs) < 2 or len(set(xs)) < 2:
+        return 0.0
+    return statistics.linear_regression(xs, ys).slope
+
+
+def render(title: str, figures: dict[str, Any]) -> str:
+    """Figures as aligned ``name: value`` lines under a title."""
+    width = max(len(k) for k in figures) + 1
+    lines = [f"== {title}"]
+    for key, value in figures.items():
+        shown = f"{value:.2f}" if isinstance(value, float) else str(value)
+        lines.append(f"  {key + ':':<{width}} {shown}")
+    return "\n".join(lines)
