@@ -43,6 +43,12 @@ FUZZ = settings(
 )
 NAMESPACE = "apps"
 CLAIM = "target"
+# The operator runs in the portal's thread and draws back-off jitter from the global `random`
+# while hypothesis generates an example here; hypothesis takes that for the strategy using it.
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:Do not use the `random` module inside strategies"
+    ":hypothesis.errors.HypothesisDeprecationWarning"
+)
 
 
 @dataclasses.dataclass
