@@ -141,6 +141,32 @@ async def test_full_class_leaves_claims_pending(cluster: Cluster, operator: Star
     _assert_unique_and_consistent(cluster)
 
 
+async def test_naming_another_claims_hostport_binds_nothing(
+    cluster: Cluster, operator: Start
+) -> None:
+    """A claim created with spec.hostPortName set to another claim's HostPort stays Pending
+    (HostPortNotOurs) and never gets that port."""
+    await cluster.add(api.PLURAL_CLASS, sample_class())
+    await cluster.add(api.PLURAL_CLAIM, claim("owner"))
+    async with operator():
+        await eventually(lambda: _phase(cluster, "owner") == api.PHASE_BOUND)
+        taken = _claim(cluster, "owner")["spec"]["hostPortName"]
+        thief = claim("thief")
+        thief["spec"]["hostPortName"] = taken
+        await cluster.add(api.PLURAL_CLAIM, thief)
+        await eventually(
+            lambda: any(
+                c["reason"] == "HostPortNotOurs"
+                for c in _claim(cluster, "thief").get("status", {}).get("conditions", [])
+            )
+        )
+        assert _phase(cluster, "thief") == api.PHASE_PENDING
+        assert _claim(cluster, "thief")["status"].get("port", 0) == 0
+        hostport = cluster.get(api.PLURAL_HOSTPORT, taken) or {}
+        assert hostport["spec"]["claimRef"]["name"] == "owner"
+        assert _has_event(cluster, "HostPortNotOurs", taken)
+
+
 async def test_claim_kept_while_a_pod_uses_it(cluster: Cluster, operator: Start) -> None:
     """A claim used by a pod is removed only after the pod is gone; a class with HostPorts is
     not removed until they are."""

@@ -48,6 +48,7 @@ REASON_IN_USE: Final = "InUse"
 REASON_PORT_TAKEN: Final = "PortTaken"
 REASON_PORT_OUTSIDE_POOLS: Final = "PortOutsidePools"
 REASON_PORTS_COOLING: Final = "PortsCooling"
+REASON_HOSTPORT_NOT_OURS: Final = "HostPortNotOurs"
 
 
 class ClaimReconciler:
@@ -63,14 +64,39 @@ class ClaimReconciler:
             return _reconciling.Result()
         if claim.metadata.deletion_timestamp is not None:
             return await self._finalize(claim)
-        port = api.port_of_hostport_name(claim.spec.host_port_name)
-        if port is not None:
-            # A HostPort this process created for it but lost the bind with (another writer
-            # bound the claim first) is released by the HostPort reconciler; forget it here.
-            self._ctx.created.pop(claim.metadata.uid, None)
-            await self._ensure_bound(claim, port)
-            return _reconciling.Result()
+        if claim.spec.host_port_name:
+            return await self._confirm_named(claim)
         await self.bind(claim)
+        return _reconciling.Result()
+
+    async def _confirm_named(self, claim: api.HostPortClaim) -> _reconciling.Result:
+        """Bind a claim that names its HostPort, once the HostPort is seen to name it back.
+
+        hpa sets ``spec.hostPortName`` when it binds; a claim created with one already set
+        could otherwise take another claim's port just by naming it.
+        """
+        name = claim.spec.host_port_name
+        # A HostPort this process created for it but lost the bind with (another writer bound
+        # the claim first) is released by the HostPort reconciler; forget it here.
+        created = self._ctx.created.pop(claim.metadata.uid, None)
+        hostport = created if created is not None and created.metadata.name == name else None
+        hostport = hostport or self._ctx.caches.hostport_informer.store.get(name)
+        if hostport is None or not _names_claim(hostport, claim):
+            # The cache may lag behind our own create or bind: ask the API before refusing.
+            with contextlib.suppress(kube.NotFound):
+                hostport = await self._ctx.client.get(kube.HOSTPORTS, name, type=api.HostPort)
+        if hostport is not None and _names_claim(hostport, claim):
+            await self._ensure_bound(claim, hostport.spec.port)
+        elif hostport is None and claim.status.phase == api.PHASE_BOUND:
+            pass  # bound earlier, its HostPort lost since: the repair loop re-creates it
+        else:
+            problem = "does not exist" if hostport is None else "is bound to another claim"
+            await self._pending(
+                claim,
+                REASON_HOSTPORT_NOT_OURS,
+                f"spec.hostPortName names HostPort {name}, which {problem}; hpa sets "
+                "spec.hostPortName itself: delete this claim and create it without it",
+            )
         return _reconciling.Result()
 
     async def bind(self, claim: api.HostPortClaim) -> api.HostPortClaim | str:
@@ -431,6 +457,16 @@ def hostport_for(claim: api.HostPortClaim, port: int, reclaim_policy: str) -> ap
             claim_ref=_claim_ref(claim),
             reclaim_policy=reclaim_policy,
         ),
+    )
+
+
+def _names_claim(hostport: api.HostPort, claim: api.HostPortClaim) -> bool:
+    """Whether the HostPort's claimRef is this claim (this very object, when it has a uid)."""
+    ref = hostport.spec.claim_ref
+    return (
+        ref is not None
+        and (ref.namespace, ref.name) == (claim.metadata.namespace, claim.metadata.name)
+        and ref.uid in ("", claim.metadata.uid)
     )
 
 

@@ -276,6 +276,14 @@ def _check_claim(obj: _Claim, old: _Claim | None) -> _Problems:
             )
         )
     if old is None:
+        if spec.host_port_name:
+            problems.append(
+                responses.Problem(
+                    field="spec.hostPortName",
+                    message="is set by hpa when it binds the claim; remove it (to ask for one "
+                    "port, set spec.port)",
+                )
+            )
         return problems
     if spec.host_port_class_name != old.spec.host_port_class_name:
         problems.append(

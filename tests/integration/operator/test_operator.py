@@ -4,6 +4,7 @@
 from tests.operator_scenarios import (
     test_claim_kept_while_a_pod_uses_it,
     test_full_class_leaves_claims_pending,
+    test_naming_another_claims_hostport_binds_nothing,
     test_quickstart_claim_binds,
     test_restart_mid_burst,
     test_survives_dropped_watches_gone_and_server_errors,
@@ -14,6 +15,7 @@ from tests.operator_scenarios import (
 __all__ = [
     "test_claim_kept_while_a_pod_uses_it",
     "test_full_class_leaves_claims_pending",
+    "test_naming_another_claims_hostport_binds_nothing",
     "test_quickstart_claim_binds",
     "test_restart_mid_burst",
     "test_survives_dropped_watches_gone_and_server_errors",

@@ -146,6 +146,14 @@ async def test_claim_update_checks(
     assert expected in message(response)
 
 
+async def test_claim_created_with_a_binding_is_denied(cluster: support.FakeCluster) -> None:
+    """A new claim may not name its HostPort: only hpa binds (it could name someone else's)."""
+    cluster.add_class("sample", (9000, 9001))
+    response = await review(cluster, api.PLURAL_CLAIM, hpc("sample", "port-9000"))
+    assert not response.allowed
+    assert "spec.hostPortName: is set by hpa when it binds the claim" in message(response)
+
+
 async def test_claim_binding_set_once_is_allowed(cluster: support.FakeCluster) -> None:
     """Setting hostPortName on a claim that had none is allowed."""
     cluster.add_class("sample", (9000, 9001))
