@@ -14,7 +14,7 @@ async def eventually(
     *,
     timeout: float = 10.0,  # noqa: ASYNC109 - a deadline for the polling, not for a call
     interval: float = 0.01,
-    message: str = "",
+    message: str | Callable[[], str] = "",
 ) -> T:
     """The first truthy result of ``predicate`` (sync or async), polled every ``interval``.
 
@@ -31,4 +31,5 @@ async def eventually(
                 return result  # type: ignore[return-value]
             last = result
             await anyio.sleep(interval)
-    raise AssertionError(f"not true after {timeout}s: {message or predicate!r} (last: {last!r})")
+    said = message() if callable(message) else message
+    raise AssertionError(f"not true after {timeout}s: {said or predicate!r} (last: {last!r})")

@@ -12,7 +12,6 @@
 import pathlib
 import shutil
 import subprocess
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Protocol
 
@@ -20,6 +19,7 @@ import anyio
 import pytest
 
 from hpa import sandbox as sandbox_module
+from tests import polling
 
 
 class Kubectl(Protocol):
@@ -34,16 +34,7 @@ async def poll_until(
     condition: Callable[[], Any], *, within: float = 5.0, interval: float = 0.01
 ) -> Any:
     """Return the first truthy value of ``condition()`` (sync or async), or fail at the deadline."""
-    deadline = time.monotonic() + within
-    while True:
-        value = condition()
-        if isinstance(value, Awaitable):
-            value = await value
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"condition not met within {within}s")
-        await anyio.sleep(interval)
+    return await polling.eventually(condition, timeout=within, interval=interval)
 
 
 @pytest.fixture

@@ -25,6 +25,7 @@ import anyio.abc
 import anyio.streams.text
 
 from hpa import api, manifests, sandbox
+from tests import polling
 from tests.reliability import child
 
 Obj = dict[str, Any]
@@ -383,14 +384,7 @@ async def eventually(
     condition: Callable[[], Any], *, within: float = 10, message: Callable[[], str] | None = None
 ) -> Any:
     """The first truthy value of ``condition()``, polled until ``within`` seconds have passed."""
-    deadline = time.monotonic() + within
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(message() if message else f"not true within {within}s")
-        await anyio.sleep(0.05)
+    return await polling.eventually(condition, timeout=within, interval=0.05, message=message or "")
 
 
 # -- figures ----------------------------------------------------------------------------------
