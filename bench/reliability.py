@@ -10,18 +10,22 @@ process where its own RSS matters, and prints their figures:
 - soak: create/bind/delete cycles: cycles/s, the least-squares slope of the operator's RSS and
   task count over the cycles;
 - chaos: a burst under killed leaders, dropped watches, 5xx/429, timeouts and 410s;
-- failover: a partitioned and a SIGKILLed leader: seconds from its last renewal to takeover.
+- failover: a partitioned and a SIGKILLed leader: seconds from its last renewal to takeover;
+- cache: the operator's RSS once it caches N objects (half Bound claims, half their HostPorts,
+  written straight into the sandbox so that no binding is needed), and its start-up time.
 
     python bench/reliability.py load --claims 10000 --pods-per-second 50
     python bench/reliability.py soak --cycles 100000
     python bench/reliability.py chaos --claims 3000
     python bench/reliability.py failover --claims 2000
+    python bench/reliability.py cache --objects 100000
 """
 
 import argparse
 import pathlib
 import sys
 import tempfile
+import time
 from typing import Any
 
 import anyio
@@ -29,7 +33,7 @@ import anyio
 # The scenarios live with the tests, which import them as the ``tests`` package.
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 
-from hpa import observability
+from hpa import api, observability
 from hpa.sandbox import Sandbox
 from tests.reliability import chaos, failover, harness, load
 
@@ -50,6 +54,8 @@ async def _run(args: argparse.Namespace) -> None:
                 server, workdir, cycles=args.cycles, window=args.window, within=args.within,
                 progress=lambda line: print(line, flush=True),
             )  # fmt: skip
+        elif args.scenario == "cache":
+            figures = await _cache(server, workdir, objects=args.objects)
         elif args.scenario == "chaos":
             figures = await chaos.chaos(server, workdir, claims=args.claims, within=args.within)
         else:
@@ -65,9 +71,83 @@ async def _run(args: argparse.Namespace) -> None:
     print(harness.render(args.scenario, figures), flush=True)
 
 
+async def _cache(server: Sandbox, workdir: pathlib.Path, *, objects: int) -> dict[str, Any]:
+    """The operator's RSS with ``objects`` cached objects that need no work from it."""
+    pairs = objects // 2
+    for namespace in ("hpa-system", "apps"):
+        await server.create(
+            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}
+        )
+    await server.create(harness.host_port_class("bulk", 1024, 1024 + pairs - 1))
+    stamp = api.now().isoformat().replace("+00:00", "Z")
+    async with harness.Api(server) as http:
+        for first in range(0, pairs, 1000):
+            async with anyio.create_task_group() as group:
+                for i in range(first, min(first + 1000, pairs)):
+                    group.start_soon(_bound_pair, server, http, i, 1024 + i, stamp)
+    writes = server.write_count
+    operator = harness.OperatorProcess(
+        kubeconfig=server.write_kubeconfig(workdir / "kubeconfig"), log=workdir / "operator.log",
+        leader_elect=False, report_interval=1.0,
+    )  # fmt: skip
+    started = time.perf_counter()
+    async with operator.running(within=1800):
+        startup = time.perf_counter() - started
+        quiet_since, last = time.perf_counter(), server.write_count
+        while time.perf_counter() - quiet_since < 10:  # no write for 10 s: settled
+            await anyio.sleep(1)
+            if server.write_count != last:
+                quiet_since, last = time.perf_counter(), server.write_count
+        rss_kb = operator.samples[-1]["rss_kb"]
+    return {
+        "objects cached (claims + HostPorts)": 2 * pairs,
+        "start-up until ready (list + index rebuild)": f"{startup:.1f} s",
+        "operator writes while settling": server.write_count - writes,
+        "operator RSS settled": f"{rss_kb / 1024:.1f} MB",
+        "operator peak RSS": f"{operator.peak_rss_mb():.1f} MB",
+    }
+
+
+async def _bound_pair(
+    server: Sandbox, http: harness.Api, index: int, port: int, stamp: str
+) -> None:
+    """A Bound claim and its HostPort, as hpa would have left them."""
+    name, hostport = f"c{index}", api.hostport_name(port)
+    claim = harness.claim(name, namespace="apps", class_name="bulk")
+    claim["metadata"]["finalizers"] = [api.FINALIZER]
+    claim["spec"]["hostPortName"] = hostport
+    stored = await server.create(claim)
+    await server.create(
+        {
+            "apiVersion": api.API_VERSION,
+            "kind": api.KIND_HOSTPORT,
+            "metadata": {"name": hostport, "finalizers": [api.FINALIZER]},
+            "spec": {
+                "hostPortClassName": "bulk",
+                "port": port,
+                "claimRef": {"namespace": "apps", "name": name, "uid": stored["metadata"]["uid"]},
+            },
+        }
+    )
+    condition = {
+        "type": "Bound", "status": "True", "reason": "Bound", "observedGeneration": 1,
+        "message": f"bound to HostPort {hostport} (port {port})", "lastTransitionTime": stamp,
+    }  # fmt: skip
+    merge = "application/merge-patch+json"
+    status = {"phase": "Bound", "port": port, "observedGeneration": 1, "conditions": [condition]}
+    for path, body in (
+        (f"{harness.claims_path('apps')}/{name}/status", {"status": status}),
+        (f"{harness.GROUP_PATH}/hostports/{hostport}/status",
+         {"status": {"phase": "Allocated", "observedGeneration": 1}}),
+    ):  # fmt: skip
+        code, answer = await http.call("PATCH", path, body, content_type=merge)
+        assert code == 200, (code, answer)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("scenario", choices=["load", "soak", "chaos", "failover"])
+    parser.add_argument("scenario", choices=["load", "soak", "chaos", "failover", "cache"])
+    parser.add_argument("--objects", type=int, default=100_000, help="cache: objects cached")
     parser.add_argument("--claims", type=int, default=10_000)
     parser.add_argument("--pods-per-second", type=float, default=50.0)
     parser.add_argument("--cycles", type=int, default=100_000)

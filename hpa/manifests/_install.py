@@ -196,8 +196,10 @@ def _container(options: Options) -> Document:
             "failureThreshold": 1,
         },
         "resources": {
-            "requests": {"cpu": "50m", "memory": "96Mi"},
-            "limits": {"cpu": "1", "memory": "384Mi"},
+            "requests": {"cpu": "50m", "memory": "128Mi"},
+            # About 3.4 KiB per cached claim or HostPort over a ~70 MiB base (bench/reliability.py
+            # cache): 1 GiB holds some 250,000 of them, peaks of a full re-list included.
+            "limits": {"cpu": "1", "memory": "1Gi"},
         },
         "securityContext": {
             "allowPrivilegeEscalation": False,
