@@ -14,8 +14,10 @@ import asyncio
 import datetime as dt
 import json
 import multiprocessing
+import pathlib
 import ssl
 import statistics
+import sys
 import time
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -24,9 +26,12 @@ import aiohttp
 import anyio
 from aiohttp import web
 
-from hpa import api, observability, webhook
+# The quickstart pod is shared with the tests, which import as the ``tests`` package.
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 
-PORT_FIELD = "metadata.annotations['port.hostport.rmb938.com/web']"
+from hpa import api, observability, webhook
+from tests.unit.webhook import support
+
 ALLOW = json.dumps(
     {
         "apiVersion": "admission.k8s.io/v1",
@@ -60,30 +65,7 @@ class Cache:
 
 
 def review() -> bytes:
-    pod = {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {
-            "name": "echo",
-            "namespace": "default",
-            "annotations": {"claim.hostport.rmb938.com/web": "echo-web"},
-        },
-        "spec": {
-            "containers": [
-                {
-                    "name": "echo",
-                    "image": "k8s.gcr.io/echoserver:1.4",
-                    "ports": [{"name": "web", "containerPort": 8080}],
-                    "env": [
-                        {
-                            "name": "MY_HOST_PORT",
-                            "valueFrom": {"fieldRef": {"fieldPath": PORT_FIELD}},
-                        }
-                    ],
-                }
-            ]
-        },
-    }
+    pod = support.quickstart_pod()
     return json.dumps(
         {
             "apiVersion": "admission.k8s.io/v1",

@@ -363,21 +363,22 @@ async def assert_index_matches_api(
     operator: OperatorProcess, http: Api, *, within: float = 15
 ) -> None:
     """The child's port index holds exactly the ports of the HostPorts the API lists."""
-    deadline = time.monotonic() + within
-    while True:
+    difference = ""
+
+    async def same() -> bool:
+        nonlocal difference
         listed = {
             (h["spec"]["port"], h["spec"]["hostPortClassName"])
             for h in await http.items(f"{GROUP_PATH}/{api.PLURAL_HOSTPORT}")
         }
         held = await operator.held_ports()
-        if held == listed:
-            return
-        if time.monotonic() > deadline:
-            raise AssertionError(
-                f"index and API differ: only in the index {sorted(held - listed)[:20]}, "
-                f"only in the API {sorted(listed - held)[:20]}"
-            )
-        await anyio.sleep(0.2)
+        difference = (
+            f"index and API differ: only in the index {sorted(held - listed)[:20]}, "
+            f"only in the API {sorted(listed - held)[:20]}"
+        )
+        return held == listed
+
+    await polling.eventually(same, timeout=within, interval=0.2, message=lambda: difference)
 
 
 async def eventually(
