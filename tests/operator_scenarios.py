@@ -164,7 +164,8 @@ async def test_naming_another_claims_hostport_binds_nothing(
         assert _claim(cluster, "thief")["status"].get("port", 0) == 0
         hostport = cluster.get(api.PLURAL_HOSTPORT, taken) or {}
         assert hostport["spec"]["claimRef"]["name"] == "owner"
-        assert _has_event(cluster, "HostPortNotOurs", taken)
+        # The Event is written just after the status: wait for it too.
+        await eventually(lambda: _has_event(cluster, "HostPortNotOurs", taken))
 
 
 async def test_claim_kept_while_a_pod_uses_it(cluster: Cluster, operator: Start) -> None:
