@@ -131,8 +131,8 @@ async def test_full_class_leaves_claims_pending(cluster: Cluster, operator: Star
             assert bound_condition["status"] == "False"
             assert bound_condition["reason"] == "ClassFull"
             assert "tiny" in bound_condition["message"]
-        events = cluster.items("events")
-        assert any(e["reason"] == "ClassFull" and "tiny" in e["message"] for e in events)
+        # The Event is written just after the status: wait for it too.
+        await eventually(lambda: _has_event(cluster, "ClassFull", "tiny"))
         victim = _bound(cluster)[0]
         await cluster.delete(api.PLURAL_CLAIM, victim["metadata"]["name"], "default")
         await eventually(lambda: _claim(cluster, victim["metadata"]["name"]) == {})

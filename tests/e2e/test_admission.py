@@ -105,15 +105,20 @@ def test_full_class_leaves_claims_pending_until_one_is_freed(
         eventually(
             lambda: cluster.jsonpath("hpc", "second", "-n", namespace, path=reason) == "ClassFull"
         )
-        events = cluster.kubectl(
-            "get",
-            "events",
-            "-n",
-            namespace,
-            "--field-selector=involvedObject.name=second",
-            "-o=jsonpath={.items[*].reason} {.items[*].message}",
-        ).stdout
-        assert "ClassFull" in events and cls in events
+
+        def class_full_event() -> bool:
+            events = cluster.kubectl(
+                "get",
+                "events",
+                "-n",
+                namespace,
+                "--field-selector=involvedObject.name=second",
+                "-o=jsonpath={.items[*].reason} {.items[*].message}",
+            ).stdout
+            return "ClassFull" in events and cls in events
+
+        # The Event is written just after the status: wait for it too.
+        eventually(class_full_event)
         cluster.kubectl("delete", "hpc", "first", "-n", namespace)
         cluster.kubectl(
             "wait",
