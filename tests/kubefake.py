@@ -4,9 +4,10 @@ Only what hpa uses, with kube-apiserver's semantics for it: resourceVersions, ui
 conflicts, merge and JSON patches (with ``metadata.resourceVersion`` preconditions), the
 ``status`` subresource, delete preconditions, finalizers and deletionTimestamp, paginated lists,
 label selectors, and watches (resume from a resourceVersion, ``410 Gone`` when it is too old,
-``timeoutSeconds``). Faults are injected per verb and resource: ``fake.fail(verb="create",
-resource="hostports", status=500, times=2)``; ``drop_watches()`` closes every open watch and
-``expire()`` makes every older resourceVersion too old. No sockets, no threads.
+``timeoutSeconds``, the ``metadata.name`` field selector). Faults are injected per verb and
+resource: ``fake.fail(verb="create", resource="hostports", status=500, times=2)``;
+``drop_watches()`` closes every open watch and ``expire()`` makes every older resourceVersion too
+old. No sockets, no threads.
 """
 
 import copy
@@ -130,10 +131,12 @@ def _matches(labels: dict[str, str], selector: str) -> bool:
 
 
 class _Watch:
-    def __init__(self, plural: str, namespace: str, selector: str) -> None:
+    def __init__(self, plural: str, namespace: str, selector: str, fields: str = "") -> None:
         self.plural = plural
         self.namespace = namespace
         self.selector = selector
+        # Only the field selector every resource has: ``metadata.name=<name>``.
+        self.name = fields.removeprefix("metadata.name=")
         self.buffer: deque[bytes | None] = deque()
         self.ready = anyio.Event()
 
@@ -147,6 +150,7 @@ class _Watch:
             plural == self.plural
             and (not self.namespace or meta.get("namespace") == self.namespace)
             and _matches(meta.get("labels", {}), self.selector)
+            and (not self.name or meta.get("name") == self.name)
         )
 
 
@@ -302,7 +306,12 @@ class FakeApi:
             yield _Stream(fault.status, status_body(fault.status, "injected"), None, 0)
             return
         since = request.params.get("resourceVersion", "")
-        watch = _Watch(path.plural, path.namespace, request.params.get("labelSelector", ""))
+        watch = _Watch(
+            path.plural,
+            path.namespace,
+            request.params.get("labelSelector", ""),
+            request.params.get("fieldSelector", ""),
+        )
         if since and since != "0" and int(since) < self.oldest - 1:
             body = json.dumps(
                 {"type": "ERROR", "object": json.loads(status_body(410, "too old", "Expired"))}

@@ -320,6 +320,7 @@ class Client:
         resource_version: str,
         namespace: str = "",
         label_selector: str = "",
+        field_selector: str = "",
         timeout_seconds: int = 300,
     ) -> AsyncIterator[AsyncIterator[WatchEvent]]:
         """Open a watch from ``resource_version``, with bookmarks; yields the event stream.
@@ -340,6 +341,8 @@ class Client:
         }
         if label_selector:
             params["labelSelector"] = label_selector
+        if field_selector:
+            params["fieldSelector"] = field_selector
         request = _transport.Request(
             method="GET",
             path=resource.path(namespace=namespace),

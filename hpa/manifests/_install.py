@@ -106,10 +106,12 @@ def _rbac(options: Options) -> list[Document]:
     ]
     namespace_rules = [
         _rule(["coordination.k8s.io"], ["leases"], ["create"]),
+        # list/watch are narrowed by name too: the elector watches with the field selector
+        # metadata.name=<lease>, which the API server authorizes against resourceNames.
         _rule(
             ["coordination.k8s.io"],
             ["leases"],
-            ["get", "update", "patch"],
+            ["get", "list", "watch", "update", "patch"],
             resourceNames=[LEASE_NAME],
         ),
         _rule([""], ["secrets"], ["create"]),

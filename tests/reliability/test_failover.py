@@ -20,7 +20,8 @@ async def test_partitioned_leader_fails_over_while_both_webhooks_answer(
     sandbox: sandbox.Sandbox, tmp_path: pathlib.Path
 ) -> None:
     """A leader cut off from its Lease steps down, the other replica takes over within the
-    lease duration and its retries, and both admission servers answer every review meanwhile."""
+    lease duration plus one retry period, and both admission servers answer every review
+    meanwhile."""
     figures = await failover.partition(sandbox, tmp_path)
     print(harness.render("failover: partitioned leader", figures))
     assert figures["reviews failed"] == 0
