@@ -4,10 +4,8 @@ import pathlib
 
 from hpa import sandbox
 from tests.reliability import chaos, harness
-from tests.reliability.test_failover import UNCLOSED_ON_CANCEL
 
 
-@UNCLOSED_ON_CANCEL
 async def test_burst_survives_killed_leaders_dropped_watches_and_a_failing_api(
     sandbox: sandbox.Sandbox, tmp_path: pathlib.Path, long_form: bool
 ) -> None:

@@ -2,20 +2,10 @@
 
 import pathlib
 
-import pytest
-
 from hpa import sandbox
 from tests.reliability import failover, harness
 
-# A replica cancelled in the middle of a TLS handshake leaves httpcore's socket for the garbage
-# collector: its start_tls closes the stream on `Exception` only, not on cancellation.
-UNCLOSED_ON_CANCEL = pytest.mark.filterwarnings(
-    "ignore:Exception ignored in. <(socket.socket|function _SelectorTransport.__del__):"
-    "pytest.PytestUnraisableExceptionWarning"
-)
 
-
-@UNCLOSED_ON_CANCEL
 async def test_partitioned_leader_fails_over_while_both_webhooks_answer(
     sandbox: sandbox.Sandbox, tmp_path: pathlib.Path
 ) -> None:
