@@ -97,7 +97,7 @@ async def test_quickstart_claim_binds(cluster: Cluster, operator: Start) -> None
 
 async def test_thousand_claims_three_overlapping_classes(cluster: Cluster, operator: Start) -> None:
     """1,000 claims over 3 classes with overlapping pools get unique ports inside their pools."""
-    # Overlapping, and each class has room of its own: lowest-first allocation is greedy.
+    # Overlapping, and each class has room of its own.
     pools = {"a": [(10000, 10499)], "b": [(10400, 10999)], "c": [(10900, 11499), (20000, 20099)]}
     for name, runs in pools.items():
         await cluster.add(api.PLURAL_CLASS, sample_class(name, *runs))
@@ -112,6 +112,26 @@ async def test_thousand_claims_three_overlapping_classes(cluster: Cluster, opera
         runs = pools[bound["spec"]["hostPortClassName"]]
         assert any(s <= bound["status"]["port"] <= e for s, e in runs)
     print(f"1000 claims bound in {elapsed:.2f}s")
+
+
+async def test_a_wide_class_leaves_a_narrow_one_its_ports(
+    cluster: Cluster, operator: Start
+) -> None:
+    """A class whose pool contains another class's pool binds its own ports first: after it
+    has bound as many claims as it has ports of its own, the narrow class can still bind all
+    of its ports."""
+    await cluster.add(api.PLURAL_CLASS, sample_class("wide", (9200, 9299)))
+    await cluster.add(api.PLURAL_CLASS, sample_class("narrow", (9250, 9259)))
+    async with operator():
+        for number in range(90):
+            await cluster.add(api.PLURAL_CLAIM, claim(f"w{number}", class_name="wide"))
+        await eventually(lambda: _bound_count(cluster) == 90, timeout=60)
+        for number in range(10):
+            await cluster.add(api.PLURAL_CLAIM, claim(f"n{number}", class_name="narrow"))
+        await eventually(lambda: _bound_count(cluster) == 100, timeout=60)
+    _assert_unique_and_consistent(cluster)
+    narrow = [c for c in _bound(cluster) if c["spec"]["hostPortClassName"] == "narrow"]
+    assert {c["status"]["port"] for c in narrow} == set(range(9250, 9260))
 
 
 async def test_full_class_leaves_claims_pending(cluster: Cluster, operator: Start) -> None:

@@ -214,7 +214,8 @@ class HostPortClaimSpec(_meta._Wire, frozen=True, kw_only=True):
             Port,
             msgspec.Meta(
                 description="A specific port to claim (a static port); it must lie in the "
-                "class's pools. Unset: hpa picks the lowest free one. Immutable."
+                "class's pools. Unset: hpa picks the lowest free one, taking ports no other "
+                "class's pools contain before shared ones. Immutable."
             ),
         ]
         | None

@@ -4,7 +4,7 @@ Binding a claim, in order (each step is safe to repeat after a crash at any poin
 
 1. adopt: if a HostPort already names this claim (same uid), bind to it; a crash between
    creating the HostPort and binding the claim must neither leak a port nor take a second one;
-2. allocate: the port index proposes the lowest free port of the class; creating HostPort
+2. allocate: the port index proposes the class's next free port; creating HostPort
    ``port-<n>`` makes it ours, or answers ``409 AlreadyExists`` when another writer (a replica,
    an older process) holds it, and then the index marks it held and proposes the next;
 3. bind: a merge patch sets ``spec.hostPortName`` and the finalizer, with the claim's
@@ -236,7 +236,7 @@ class ClaimReconciler:
         self._ctx.created[claim.metadata.uid] = taken
 
     async def _create_hostport(self, claim: api.HostPortClaim) -> api.HostPort | None:
-        """Create a HostPort for the lowest free port; None if the class is full.
+        """Create a HostPort for the class's next free port; None if the class is full.
 
         Raises:
             Retryable: every candidate tried was taken.

@@ -10,8 +10,12 @@ as interval sets, so memory follows fragmentation, not pool size:
 
 - ``_coverage``: for each stretch of the port space, the classes whose pools cover it.
 
-The lowest free port of a class is found per pool run with one bisection of ``_held``: the
-first held run at the pool's start, if any, ends just before a free port. Counts are kept up to
+A class hands out the ports only it can use before those it shares with overlapping classes,
+lowest first within each, so a wide class does not drain the ports a narrow class overlapping
+it depends on while it has others. Each class keeps its pools split that way (``own`` and
+``shared`` runs, derived from ``_coverage``). The next free port is found per run with one
+bisection of ``_held``: the first held run at the run's start, if any, ends just before a free
+port. Counts are kept up to
 date on every change, so reading them is O(1). Holding or releasing a port touches only the
 classes whose pools cover it (found by one bisection of ``_coverage``), so it costs O(log n)
 whatever the number of classes. ``_coverage`` is rebuilt when pools change, which is rare.
@@ -20,6 +24,7 @@ The index is a cache that proposes candidates; the API server is the authority (
 name is derived from its port, so a second one for the same port is refused).
 """
 
+import itertools
 from collections.abc import Iterable, Iterator, Mapping
 
 import msgspec
@@ -39,15 +44,21 @@ class Counts(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class _Class:
-    """What the index knows of one class; ``free`` and ``in_pools`` are kept as counters."""
+    """What the index knows of one class; ``free`` and ``in_pools`` are kept as counters.
 
-    __slots__ = ("free", "held", "in_pools", "pools")
+    ``own`` and ``shared`` split ``pools`` into the runs no other class's pools contain and
+    the rest, in the order :meth:`PortIndex.next_free` tries them.
+    """
+
+    __slots__ = ("free", "held", "in_pools", "own", "pools", "shared")
 
     def __init__(self) -> None:
         self.pools = IntervalSet()
         self.held = IntervalSet()
         self.free = 0
         self.in_pools = 0
+        self.own: list[tuple[int, int]] = []
+        self.shared: list[tuple[int, int]] = []
 
 
 class PortIndex:
@@ -93,17 +104,17 @@ class PortIndex:
 
     # --- allocation ----------------------------------------------------------------------
 
-    def lowest_free(self, class_name: str, *, at_or_after: int = api.PORT_MIN) -> int | None:
-        """The lowest port of the class's pools that nothing holds, or None if it is full."""
+    def next_free(self, class_name: str) -> int | None:
+        """The port the class hands out next, or None if it is full: the lowest free port no
+        other class's pools contain, else the lowest free port it shares."""
         cls = self._classes.get(class_name)
         if cls is None:
             return None
-        for start, end in cls.pools:
-            if end < at_or_after:
-                continue
-            candidate = self._first_unheld(max(start, at_or_after))
-            if candidate <= end:
-                return candidate
+        for runs in (cls.own, cls.shared):
+            for start, end in runs:
+                candidate = self._first_unheld(start)
+                if candidate <= end:
+                    return candidate
         return None
 
     def in_pools(self, class_name: str, port: int) -> bool:
@@ -112,10 +123,10 @@ class PortIndex:
         return cls is not None and port in cls.pools
 
     def allocate(self, class_name: str) -> int | None:
-        """Hold and return the lowest free port of the class, or None if it is full."""
-        port = self.lowest_free(class_name)
+        """Hold and return the class's :meth:`next_free` port, or None if it is full."""
+        port = self.next_free(class_name)
         if port is not None:
-            self._hold(port, class_name)  # lowest_free() found nobody holding it
+            self._hold(port, class_name)  # next_free() found nobody holding it
         return port
 
     def hold(self, port: int, class_name: str) -> bool:
@@ -248,7 +259,8 @@ class PortIndex:
         return () if start is None else self._coverage[start]
 
     def _recover(self) -> None:
-        """Rebuild ``_coverage`` from every class's pools: a sweep over pool boundaries."""
+        """Rebuild ``_coverage`` from every class's pools (a sweep over pool boundaries), then
+        each class's ``own`` and ``shared`` runs from it."""
         edges: dict[int, list[tuple[str, int]]] = {}
         for name, cls in self._classes.items():
             for start, end in cls.pools:
@@ -263,6 +275,15 @@ class PortIndex:
                     del active[name]
             coverage[port] = tuple(sorted(active))
         self._coverage = coverage
+        for cls in self._classes.values():
+            cls.own, cls.shared = [], []
+        for (start, names), (after, _) in itertools.pairwise(coverage.items()):
+            for name in names:
+                runs = self._classes[name].own if len(names) == 1 else self._classes[name].shared
+                if runs and runs[-1][1] == start - 1:
+                    runs[-1] = (runs[-1][0], after - 1)
+                else:
+                    runs.append((start, after - 1))
 
     def _recount(self, cls: _Class) -> None:
         held_in_pools = sum(

@@ -2,6 +2,7 @@
 ``tests/operator_scenarios.py``)."""
 
 from tests.operator_scenarios import (
+    test_a_wide_class_leaves_a_narrow_one_its_ports,
     test_claim_kept_while_a_pod_uses_it,
     test_full_class_leaves_claims_pending,
     test_naming_another_claims_hostport_binds_nothing,
@@ -13,6 +14,7 @@ from tests.operator_scenarios import (
 )
 
 __all__ = [
+    "test_a_wide_class_leaves_a_narrow_one_its_ports",
     "test_claim_kept_while_a_pod_uses_it",
     "test_full_class_leaves_claims_pending",
     "test_naming_another_claims_hostport_binds_nothing",

@@ -24,8 +24,11 @@ class IndexMachine(RuleBasedStateMachine):
         self.pools: dict[str, set[int]] = {}
         self.held: dict[int, str] = {}
 
-    def _model_lowest_free(self, cls: str) -> int | None:
-        return min((p for p in self.pools.get(cls, set()) if p not in self.held), default=None)
+    def _model_next_free(self, cls: str) -> int | None:
+        """The lowest free port only ``cls`` can use, else the lowest free one it shares."""
+        free = {p for p in self.pools.get(cls, set()) if p not in self.held}
+        others = set().union(*(ports for name, ports in self.pools.items() if name != cls))
+        return min(free - others, default=None) or min(free, default=None)
 
     @rule(cls=CLASSES, pools=POOLS)
     def set_pools(self, cls: str, pools: list[tuple[int, int]]) -> None:
@@ -39,7 +42,7 @@ class IndexMachine(RuleBasedStateMachine):
 
     @rule(cls=CLASSES)
     def allocate(self, cls: str) -> None:
-        expected = self._model_lowest_free(cls)
+        expected = self._model_next_free(cls)
         assert self.index.allocate(cls) == expected
         if expected is not None:
             self.held[expected] = cls
@@ -64,7 +67,7 @@ class IndexMachine(RuleBasedStateMachine):
         )
         for cls in ("a", "b", "c"):
             assert fresh.counts(cls) == self.index.counts(cls)
-            assert fresh.lowest_free(cls) == self.index.lowest_free(cls)
+            assert fresh.next_free(cls) == self.index.next_free(cls)
         self.index = fresh
 
     @invariant()
@@ -87,8 +90,8 @@ class IndexMachine(RuleBasedStateMachine):
     @invariant()
     def never_offers_a_used_or_foreign_port(self) -> None:
         for cls in ("a", "b", "c"):
-            offer = self.index.lowest_free(cls)
-            assert offer == self._model_lowest_free(cls)
+            offer = self.index.next_free(cls)
+            assert offer == self._model_next_free(cls)
             if offer is not None:
                 assert offer not in self.held and offer in self.pools[cls]
 
@@ -127,6 +130,22 @@ def test_overlapping_classes_share_uniqueness() -> None:
     assert index.allocate("web") == 9001
     assert index.allocate("web") is None
     assert index.counts("web").free == 0
+
+
+def test_a_class_hands_out_its_own_ports_before_shared_ones() -> None:
+    """A wide class leaves the ports a narrow class inside it depends on for last, and then
+    lowest first; the narrow class has only shared ports and takes those lowest first."""
+    index = PortIndex()
+    index.set_pools("wide", [(9000, 9009)])
+    index.set_pools("narrow", [(9002, 9004)])
+    taken = [index.allocate("wide") for _ in range(7)]
+    assert taken == [9000, 9001, 9005, 9006, 9007, 9008, 9009]
+    assert index.counts("narrow").free == 3
+    assert index.allocate("narrow") == 9002
+    assert index.allocate("wide") == 9003
+    index.remove_class("narrow")
+    index.release(9001)
+    assert index.allocate("wide") == 9001
 
 
 def test_unknown_class_has_nothing_to_offer() -> None:
