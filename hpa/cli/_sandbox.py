@@ -1,9 +1,10 @@
 """``hpa sandbox``: an in-process API server with hpa installed and running, until interrupted.
 
-The sandbox gets what a cluster install would give it (the namespace, CRDs and webhook
-configurations); the whole hpa process (webhook, operator, metrics, health) then runs in the
-same event loop against it over HTTPS, exactly as ``hpa run`` does in a cluster. The sandbox
-maps the webhook Service to the local admission server. ``--no-operator`` serves the API alone.
+The sandbox gets what a cluster install would give it (the namespace, CRDs, webhook
+configurations and admission policies); the whole hpa process (webhook, operator, metrics,
+health) then runs in the same event loop against it over HTTPS, exactly as ``hpa run`` does in
+a cluster. The sandbox maps the webhook Service to the local admission server.
+``--no-operator`` serves the API alone.
 """
 
 import argparse
@@ -18,7 +19,13 @@ from hpa import kube, manifests, observability
 from hpa.cli import _operator, _process
 
 #: What of the install the sandbox needs; the Deployment's work is done in-process instead.
-_INSTALLED_KINDS = {"Namespace", "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"}
+_INSTALLED_KINDS = {
+    "Namespace",
+    "MutatingWebhookConfiguration",
+    "ValidatingWebhookConfiguration",
+    "ValidatingAdmissionPolicy",
+    "ValidatingAdmissionPolicyBinding",
+}
 
 
 async def run(

@@ -3,8 +3,8 @@
 :class:`Sandbox` serves discovery, OpenAPI v3, built-in kinds and CRD-defined resources over
 HTTPS with bearer-token auth, with kube-apiserver's semantics for validation (schema and
 CEL), optimistic concurrency, finalizers, garbage collection, list paging, watches (with
-bookmarks and ``410 Gone``), patches, admission webhooks, object-count ResourceQuota and
-server-side printing, so that
+bookmarks and ``410 Gone``), patches, admission webhooks and ValidatingAdmissionPolicies,
+object-count ResourceQuota and server-side printing, so that
 real ``kubectl`` and the operator can use it. Test support only: the operator never imports it.
 """
 

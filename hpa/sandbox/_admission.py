@@ -13,6 +13,13 @@ message ``admission webhook "<name>" denied the request: <message>`` (code 403 u
 webhook gives another 4xx/5xx); a failed call is a 500 under ``failurePolicy: Fail`` and is
 skipped under ``Ignore``. Warnings go to ``Warning`` headers. Webhook configurations
 themselves are never sent to webhooks.
+
+ValidatingAdmissionPolicies run first in the validating phase, once per binding: the policy's
+``matchConstraints`` and the binding's ``matchResources`` (rules, ``excludeResourceRules``,
+``resourceNames``, namespace and object selectors) must both match; the CEL is evaluated in
+:mod:`hpa.sandbox._policies`. A failed validation denies under the binding's ``Deny`` action
+(``ValidatingAdmissionPolicy '<policy>' with binding '<binding>' denied request: <message>``,
+the code of its reason), and is a warning under ``Warn``.
 """
 
 import base64
@@ -25,13 +32,24 @@ import anyio
 import msgspec
 import structlog
 
-from hpa.sandbox import _calls, _cel, _errors, _patching, _resources, _selectors, _store
+from hpa.sandbox import (
+    _calls,
+    _cel,
+    _errors,
+    _patching,
+    _policies,
+    _resources,
+    _selectors,
+    _store,
+)
 
 JSON = dict[str, Any]
 logger = structlog.get_logger(__name__)
 
 _MUTATING = ("admissionregistration.k8s.io", "mutatingwebhookconfigurations")
 _VALIDATING = ("admissionregistration.k8s.io", "validatingwebhookconfigurations")
+_POLICIES = ("admissionregistration.k8s.io", "validatingadmissionpolicies")
+_BINDINGS = ("admissionregistration.k8s.io", "validatingadmissionpolicybindings")
 _OPTIONS = {"CREATE": "CreateOptions", "UPDATE": "UpdateOptions", "DELETE": "DeleteOptions"}
 
 
@@ -55,18 +73,20 @@ def _resource_matches(patterns: list[str] | None, resource: str, subresource: st
     return False
 
 
-def _rule_matches(rule: JSON, call: _calls.Call, operation: str) -> bool:
+def _rule_matches(rule: JSON, call: _calls.Call, operation: str, name: str = "") -> bool:
     resource = call.resource
     scope = rule.get("scope") or "*"
     if (scope == "Cluster" and resource.namespaced) or (
         scope == "Namespaced" and not resource.namespaced
     ):
         return False
+    names = rule.get("resourceNames")  # policies only; webhook rules have none
     return (
         _listed(rule.get("operations"), operation)
         and _listed(rule.get("apiGroups"), resource.group)
         and _listed(rule.get("apiVersions"), resource.version)
         and _resource_matches(rule.get("resources"), resource.plural, call.subresource)
+        and (not names or name in names)
     )
 
 
@@ -106,12 +126,18 @@ class Admission:
             return False
         if not any(_rule_matches(rule, call, operation) for rule in hook.get("rules") or ()):
             return False
+        return self._selected(hook, call, obj, old) and self._conditions_hold(
+            hook, call, operation, obj, old
+        )
+
+    def _selected(self, match: JSON, call: _calls.Call, obj: JSON | None, old: JSON | None) -> bool:
+        """Whether ``match``'s namespaceSelector and objectSelector select the request."""
         labels = self._namespace_labels(call, obj or old)
         if labels is not None and not _selectors.matches_selector_object(
-            hook.get("namespaceSelector"), labels
+            match.get("namespaceSelector"), labels
         ):
             return False
-        selector = hook.get("objectSelector")
+        selector = match.get("objectSelector")
         if selector:
             candidates = [o for o in (obj, old) if o is not None]
             if not any(
@@ -119,7 +145,26 @@ class Admission:
                 for o in candidates
             ):
                 return False
-        return self._conditions_hold(hook, call, operation, obj, old)
+        return True
+
+    def _resources_match(
+        self,
+        match: JSON,
+        call: _calls.Call,
+        operation: str,
+        obj: JSON | None,
+        old: JSON | None,
+    ) -> bool:
+        """A policy's ``matchConstraints`` or a binding's ``matchResources``: no rules means
+        every resource (a binding's; a policy's are required)."""
+        name = call.name or ((obj or old or {}).get("metadata") or {}).get("name", "")
+        rules = match.get("resourceRules")
+        if rules is not None and not any(_rule_matches(r, call, operation, name) for r in rules):
+            return False
+        excluded = match.get("excludeResourceRules") or ()
+        if any(_rule_matches(r, call, operation, name) for r in excluded):
+            return False
+        return self._selected(match, call, obj, old)
 
     def _conditions_hold(
         self, hook: JSON, call: _calls.Call, operation: str, obj: JSON | None, old: JSON | None
@@ -308,9 +353,53 @@ class Admission:
     async def validate(
         self, call: _calls.Call, *, operation: str, obj: JSON | None, old: JSON | None
     ) -> None:
-        """Run validating webhooks; raises on the first denial."""
+        """Run the admission policies, then the validating webhooks; raises on a denial."""
+        self._check_policies(call, operation, obj, old)
         for hook in self._webhooks(_VALIDATING):
             await self._review(hook, call, operation, obj, old)
+
+    def _check_policies(
+        self, call: _calls.Call, operation: str, obj: JSON | None, old: JSON | None
+    ) -> None:
+        if call.resource.group == "admissionregistration.k8s.io":
+            return
+        context: JSON | None = None
+        for binding in self.store.items(_BINDINGS):
+            spec = binding.get("spec") or {}
+            policy = self.store.get(_POLICIES, ("", spec.get("policyName", "")))
+            if policy is None:
+                continue
+            constraints = (policy.get("spec") or {}).get("matchConstraints") or {}
+            if not self._resources_match(constraints, call, operation, obj, old):
+                continue
+            if not self._resources_match(
+                spec.get("matchResources") or {}, call, operation, obj, old
+            ):
+                continue
+            if context is None:
+                namespace = None
+                if call.resource.namespaced and call.namespace:
+                    namespace = self.store.get(("", "namespaces"), ("", call.namespace))
+                context = {
+                    "object": obj,
+                    "oldObject": old,
+                    "request": self._request(call, operation, obj, old, uid=str(uuid.uuid4())),
+                    "namespaceObject": namespace,
+                }
+            actions = spec.get("validationActions") or ()
+            names = f"'{policy['metadata']['name']}' with binding '{binding['metadata']['name']}'"
+            for failure in _policies.evaluate(policy, context) or ():
+                if "Warn" in actions:
+                    call.warnings.append(
+                        f"Validation failed for ValidatingAdmissionPolicy {names}: "
+                        f"{failure.message}"
+                    )
+                if "Deny" in actions:
+                    raise _errors.ApiError(
+                        failure.code,
+                        failure.reason,
+                        f"ValidatingAdmissionPolicy {names} denied request: {failure.message}",
+                    )
 
 
 def _denial(name: str, status: JSON) -> _errors.ApiError:

@@ -106,6 +106,10 @@ BUILTINS: Final = (
              "MutatingWebhookConfiguration", namespaced=False),
     _builtin("admissionregistration.k8s.io", "v1", "validatingwebhookconfigurations",
              "ValidatingWebhookConfiguration", namespaced=False),
+    _builtin("admissionregistration.k8s.io", "v1", "validatingadmissionpolicies",
+             "ValidatingAdmissionPolicy", namespaced=False, has_status=True),
+    _builtin("admissionregistration.k8s.io", "v1", "validatingadmissionpolicybindings",
+             "ValidatingAdmissionPolicyBinding", namespaced=False),
 )  # fmt: skip
 
 
