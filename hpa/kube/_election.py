@@ -83,7 +83,7 @@ class LeaderElector:
         self._observed: _resources.LeaseSpec | None = None
         self._observed_version = ""
         self._observed_at = 0.0
-        self._released = anyio.Event()
+        self._released: anyio.Event | None = None  # made in the loop, by _acquire()
         self.is_leader = False
         self.transitions = 0
 
@@ -184,7 +184,7 @@ class LeaderElector:
         except (msgspec.DecodeError, msgspec.ValidationError):
             return  # the GET of the next attempt reports it
         self._observe(lease)
-        if not lease.spec.holder_identity:
+        if not lease.spec.holder_identity and self._released is not None:
             self._released.set()
 
     async def _keep_renewing(self) -> None:
