@@ -15,10 +15,10 @@ lowest first within each, so a wide class does not drain the ports a narrow clas
 it depends on while it has others. Each class keeps its pools split that way (``own`` and
 ``shared`` runs, derived from ``_coverage``). The next free port is found per run with one
 bisection of ``_held``: the first held run at the run's start, if any, ends just before a free
-port. Counts are kept up to
-date on every change, so reading them is O(1). Holding or releasing a port touches only the
-classes whose pools cover it (found by one bisection of ``_coverage``), so it costs O(log n)
-whatever the number of classes. ``_coverage`` is rebuilt when pools change, which is rare.
+port. Counts are kept up to date on every change, so reading them is O(1). Holding or
+releasing a port touches only the classes whose pools cover it (found by one bisection of
+``_coverage``), so it costs O(log n) whatever the number of classes. ``_coverage`` (and with it
+``own`` and ``shared``) is rebuilt when pools change, which is rare.
 
 The index is a cache that proposes candidates; the API server is the authority (a HostPort's
 name is derived from its port, so a second one for the same port is refused).

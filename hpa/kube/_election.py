@@ -132,22 +132,25 @@ class LeaderElector:
 
     async def _acquire(self) -> None:
         while True:
+            # Made before the attempt: a release the watch sees meanwhile ends the wait below.
+            self._released = anyio.Event()
             if await self._try_acquire_or_renew():
                 return
-            self._released = anyio.Event()
             with anyio.move_on_after(self._retry_delay()):
                 await self._released.wait()
 
     def _retry_delay(self) -> float:
-        """A jittered retry period, cut short to when the Lease as observed becomes free."""
+        """A jittered retry period, cut short to when the Lease as observed expires.
+
+        Once that moment has passed, an attempt has failed (a conflict, an API error): wait
+        the whole period again rather than retry at once.
+        """
         delay = self._retry_period * random.uniform(1.0, 1.2)
         observed = self._observed
-        if observed is None or observed.holder_identity == self.identity:
+        if observed is None or observed.holder_identity in ("", self.identity):
             return delay
-        if not observed.holder_identity:
-            return 0.0
-        expires_at = self._observed_at + observed.lease_duration_seconds
-        return max(0.0, min(delay, expires_at - time.monotonic()))
+        remaining = self._observed_at + observed.lease_duration_seconds - time.monotonic()
+        return min(delay, remaining) if remaining > 0 else delay
 
     async def _watch_lease(self) -> None:
         """While not leading, observe every change of the Lease and wake on a release.

@@ -12,9 +12,9 @@ next to the webhooks' matching. Here, for one policy, one binding and one reques
 - an expression that errors or gives a non-bool fails under ``failurePolicy: Fail`` (the
   default) and is ignored under ``Ignore``.
 
-CEL sees ``object``, ``oldObject`` (null on CREATE / DELETE respectively), ``request``,
+CEL sees ``object`` (null on DELETE), ``oldObject`` (null on CREATE), ``request``,
 ``namespaceObject`` and ``params`` (always null: the sandbox has no ``paramKind``). There is no
-``authorizer``, and no cost budget.
+``authorizer``, no type checking and no cost budget.
 """
 
 import dataclasses

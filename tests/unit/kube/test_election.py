@@ -152,3 +152,29 @@ async def test_polls_when_the_lease_watch_is_forbidden(fake: kubefake.FakeApi) -
         lease = fake.get("leases", "hpa-leader", "hpa-system")
         assert lease is not None and lease["spec"]["holderIdentity"] == "candidate"
         group.cancel_scope.cancel()
+
+
+@pytest.mark.parametrize("holder", ["ghost", ""])
+async def test_failed_takeovers_are_paced_by_the_retry_period(
+    fake: kubefake.FakeApi, holder: str
+) -> None:
+    """When taking an expired or released Lease keeps failing (the API answers 500), the
+    candidate tries once per retry period, not in a tight loop."""
+    fake.put(
+        "leases",
+        {
+            "apiVersion": "coordination.k8s.io/v1",
+            "kind": "Lease",
+            "metadata": {"name": "hpa-leader", "namespace": "hpa-system"},
+            "spec": {"holderIdentity": holder, "leaseDurationSeconds": 1},
+        },
+    )
+    fake.fail(verb="patch", resource="leases", status=500, times=10_000)
+    candidate = _elector(fake, "candidate")
+    async with anyio.create_task_group() as group:
+        group.start_soon(candidate.run, anyio.sleep_forever)
+        await anyio.sleep(2.0)  # the window in which attempts are counted
+        group.cancel_scope.cancel()
+    attempts = 10_000 - fake.faults[0].times
+    assert 1 <= attempts <= 2.0 / FAST["retry_period"] + 3
+    assert not candidate.is_leader
