@@ -12,6 +12,7 @@ import collections
 import hmac
 import math
 import re
+import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -69,12 +70,20 @@ def respond(obj: Any, *, status: int = 200, warnings: list[str] | None = None) -
 
 
 class Counters:
-    """Request counts: total, per verb, per (verb, resource)."""
+    """Request counts: total, per verb, per (verb, resource); and client connections."""
 
     def __init__(self) -> None:
         self.total = 0
         self.by_verb: collections.Counter[str] = collections.Counter()
         self.by_resource: collections.Counter[tuple[str, str]] = collections.Counter()
+        self.connections = 0
+        self._transports: weakref.WeakSet[Any] = weakref.WeakSet()
+
+    def connection(self, transport: Any) -> None:
+        """Count a client connection the first time one of its requests arrives."""
+        if transport is not None and transport not in self._transports:
+            self._transports.add(transport)
+            self.connections += 1
 
     def count(self, verb: str, resource: str) -> None:
         """Count one request."""
@@ -88,10 +97,11 @@ class Counters:
         return sum(n for verb, n in self.by_verb.items() if verb in _WRITES)
 
     def reset(self) -> None:
-        """Start counting from zero."""
+        """Start counting from zero (connections already seen are not counted again)."""
         self.total = 0
         self.by_verb.clear()
         self.by_resource.clear()
+        self.connections = 0
 
 
 class Server:
@@ -261,6 +271,7 @@ class Server:
         request[_CALL] = call
         label = target.resource.plural + (f"/{call.subresource}" if call.subresource else "")
         self.counters.count(call.verb, label)
+        self.counters.connection(request.transport)
         await self._apply_faults(call)
         if call.verb == "watch":
             return await self._watch(request, call)
