@@ -3,9 +3,9 @@
 Only what hpa uses, with kube-apiserver's semantics for it: resourceVersions, uids, create
 conflicts, merge and JSON patches (with ``metadata.resourceVersion`` preconditions), the
 ``status`` subresource, delete preconditions, finalizers and deletionTimestamp, paginated lists,
-label selectors, and watches (resume from a resourceVersion, ``410 Gone`` when it is too old,
-``timeoutSeconds``, the ``metadata.name`` field selector). Faults are injected per verb and
-resource: ``fake.fail(verb="create", resource="hostports", status=500, times=2)``;
+label selectors and the ``metadata.name`` field selector, and watches (resume from a
+resourceVersion, ``410 Gone`` when it is too old, ``timeoutSeconds``). Faults are injected per
+verb and resource: ``fake.fail(verb="create", resource="hostports", status=500, times=2)``;
 ``drop_watches()`` closes every open watch and ``expire()`` makes every older resourceVersion too
 old. No sockets, no threads.
 """
@@ -130,13 +130,17 @@ def _matches(labels: dict[str, str], selector: str) -> bool:
     return True
 
 
+def _selected_name(fields: str) -> str:
+    """The name of a ``metadata.name=<name>`` field selector (the one every resource has)."""
+    return fields.removeprefix("metadata.name=")
+
+
 class _Watch:
     def __init__(self, plural: str, namespace: str, selector: str, fields: str = "") -> None:
         self.plural = plural
         self.namespace = namespace
         self.selector = selector
-        # Only the field selector every resource has: ``metadata.name=<name>``.
-        self.name = fields.removeprefix("metadata.name=")
+        self.name = _selected_name(fields)
         self.buffer: deque[bytes | None] = deque()
         self.ready = anyio.Event()
 
@@ -374,11 +378,13 @@ class FakeApi:
 
     def _list(self, path: _Path, request: kube.Request) -> Obj:
         selector = request.params.get("labelSelector", "")
+        name = _selected_name(request.params.get("fieldSelector", ""))
         items = sorted(
             (
                 o
-                for (ns, _), o in self.objects.get(path.plural, {}).items()
+                for (ns, n), o in self.objects.get(path.plural, {}).items()
                 if (not path.namespace or ns == path.namespace)
+                and (not name or n == name)
                 and _matches(o["metadata"].get("labels", {}), selector)
             ),
             key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"]),

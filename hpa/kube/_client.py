@@ -145,14 +145,13 @@ class Client:
         *,
         namespace: str = "",
         label_selector: str = "",
+        field_selector: str = "",
         limit: int = 500,
         continue_: str = "",
         request_timeout: float | None = None,
     ) -> tuple[list[msgspec.Raw], str, str]:
         """One page of a list: raw items, the list's resourceVersion and the continue token."""
-        params = {"limit": str(limit)}
-        if label_selector:
-            params["labelSelector"] = label_selector
+        params = {"limit": str(limit), **_selectors(label_selector, field_selector)}
         if continue_:
             params["continue"] = continue_
         body = await self._call(
@@ -171,6 +170,7 @@ class Client:
         *,
         namespace: str = "",
         label_selector: str = "",
+        field_selector: str = "",
         limit: int = 500,
         request_timeout: float | None = None,
     ) -> Page[msgspec.Raw]:
@@ -186,6 +186,7 @@ class Client:
                 resource,
                 namespace=namespace,
                 label_selector=label_selector,
+                field_selector=field_selector,
                 limit=limit,
                 continue_=continue_,
                 request_timeout=request_timeout,
@@ -338,11 +339,8 @@ class Client:
             "resourceVersion": resource_version,
             "allowWatchBookmarks": "true",
             "timeoutSeconds": str(timeout_seconds),
+            **_selectors(label_selector, field_selector),
         }
-        if label_selector:
-            params["labelSelector"] = label_selector
-        if field_selector:
-            params["fieldSelector"] = field_selector
         request = _transport.Request(
             method="GET",
             path=resource.path(namespace=namespace),
@@ -356,6 +354,16 @@ class Client:
             # task, instead of leaving them to the garbage collector.
             async with contextlib.aclosing(_events(stream)) as events:
                 yield events
+
+
+def _selectors(label_selector: str, field_selector: str) -> dict[str, str]:
+    """The query parameters of the selectors that are set."""
+    params = {}
+    if label_selector:
+        params["labelSelector"] = label_selector
+    if field_selector:
+        params["fieldSelector"] = field_selector
+    return params
 
 
 async def _events(stream: _transport.Stream) -> AsyncGenerator[WatchEvent, None]:

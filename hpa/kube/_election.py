@@ -29,7 +29,6 @@ from typing import Any, Final
 
 import anyio
 import anyio.abc
-import msgspec
 import prometheus_client
 import structlog
 
@@ -37,8 +36,6 @@ from hpa import api, observability
 from hpa.kube import _client, _errors, _informers, _resources
 
 logger = structlog.get_logger(__name__)
-
-_LEASE_DECODER: Final = msgspec.json.Decoder(_resources.Lease)
 
 LEADER: Final = prometheus_client.Gauge(
     "hpa_leader",
@@ -99,7 +96,7 @@ class LeaderElector:
         """
         task_status.started()
         async with anyio.create_task_group() as watching:
-            watching.start_soon(self._watch_lease, name="lease-watch")
+            watching.start_soon(self._lease_informer().run, name="lease-watch")
             try:
                 await self._compete(lead)
             finally:
@@ -152,42 +149,29 @@ class LeaderElector:
         remaining = self._observed_at + observed.lease_duration_seconds - time.monotonic()
         return min(delay, remaining) if remaining > 0 else delay
 
-    async def _watch_lease(self) -> None:
+    def _lease_informer(self) -> _informers.Informer[_resources.Lease]:
+        """An informer of this one Lease (by field selector), calling :meth:`_lease_changed`."""
+        informer: _informers.Informer[_resources.Lease] = _informers.Informer(
+            self._client,
+            _resources.LEASES,
+            decode=_informers.struct_decoder(_resources.Lease),
+            key=lambda lease: lease.metadata.name,
+            namespace=self.namespace,
+            field_selector=f"metadata.name={self.name}",
+        )
+        informer.add_handler(self._lease_changed)
+        return informer
+
+    def _lease_changed(self, old: _resources.Lease | None, new: _resources.Lease | None) -> None:
         """While not leading, observe every change of the Lease and wake on a release.
 
-        The leader ignores the stream: its own GET-then-PATCH keeps what it observed, and a
-        late event must not put an older resourceVersion back into its release patch.
+        The leader ignores them: its own GET-then-PATCH keeps what it observed, and a late
+        event must not put an older resourceVersion back into its release patch.
         """
-        backoff = _informers.Backoff()
-        while True:
-            try:
-                async with self._client.watch(
-                    _resources.LEASES,
-                    namespace=self.namespace,
-                    field_selector=f"metadata.name={self.name}",
-                    resource_version="",  # the current Lease first, then its changes
-                ) as events:
-                    received = False
-                    async for event in events:
-                        received = True
-                        if event.type in ("ADDED", "MODIFIED") and not self.is_leader:
-                            self._observe_event(event.object)
-                if received:
-                    backoff.reset()
-                else:  # a server that closes at once must not make this loop spin
-                    await anyio.sleep(backoff.next())
-            except _errors.KubeError as error:
-                delay = backoff.next(retry_after=getattr(error, "retry_after", None))
-                logger.info("lease watch failed, polling meanwhile", error=str(error))
-                await anyio.sleep(delay)
-
-    def _observe_event(self, raw: msgspec.Raw) -> None:
-        try:
-            lease = _LEASE_DECODER.decode(raw)
-        except (msgspec.DecodeError, msgspec.ValidationError):
-            return  # the GET of the next attempt reports it
-        self._observe(lease)
-        if not lease.spec.holder_identity and self._released is not None:
+        if new is None or self.is_leader:
+            return
+        self._observe(new)
+        if not new.spec.holder_identity and self._released is not None:
             self._released.set()
 
     async def _keep_renewing(self) -> None:

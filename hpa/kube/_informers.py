@@ -184,7 +184,9 @@ class Informer(Generic[T]):
         resource: what to list and watch.
         decode: raw JSON of one object → what the store keeps (a Struct or a projection).
         key: the store key of a kept object.
+        namespace: list and watch only this namespace (all when empty).
         label_selector: list and watch only matching objects.
+        field_selector: list and watch only matching objects (e.g. ``metadata.name=x``).
         watch_timeout: ``timeoutSeconds`` of each watch request.
         page_size: ``limit`` of each list page.
     """
@@ -196,7 +198,9 @@ class Informer(Generic[T]):
         *,
         decode: Callable[[bytes], T],
         key: Callable[[T], str],
+        namespace: str = "",
         label_selector: str = "",
+        field_selector: str = "",
         watch_timeout: int = 300,
         page_size: int = 500,
     ) -> None:
@@ -205,7 +209,9 @@ class Informer(Generic[T]):
         self.synced = anyio.Event()
         self._client = client
         self._decode = decode
+        self._namespace = namespace
         self._label_selector = label_selector
+        self._field_selector = field_selector
         self._watch_timeout = watch_timeout
         self._page_size = page_size
         self._handlers: list[Handler[T]] = []
@@ -250,7 +256,11 @@ class Informer(Generic[T]):
 
     async def _list(self) -> None:
         page = await self._client.list_raw(
-            self.resource, label_selector=self._label_selector, limit=self._page_size
+            self.resource,
+            namespace=self._namespace,
+            label_selector=self._label_selector,
+            field_selector=self._field_selector,
+            limit=self._page_size,
         )
         fresh = {}
         for raw in page.items:
@@ -274,7 +284,9 @@ class Informer(Generic[T]):
         async with self._client.watch(
             self.resource,
             resource_version=self.resource_version,
+            namespace=self._namespace,
             label_selector=self._label_selector,
+            field_selector=self._field_selector,
             timeout_seconds=self._watch_timeout,
         ) as events:
             async for event in events:
