@@ -25,6 +25,7 @@ def _render(args: argparse.Namespace) -> int:
         replicas=args.replicas,
         namespace_label=key,
         namespace_label_value=value,
+        webhook_url=args.webhook_url,
     )
     sys.stdout.write(manifests.render_yaml(*manifests.install_documents(options)))
     return 0
@@ -47,6 +48,13 @@ def add_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") 
         "--namespace-label",
         default=f"{api.NAMESPACE_LABEL}={api.NAMESPACE_LABEL_VALUE}",
         help="label (key=value) of the namespaces whose pods hpa admits (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--webhook-url",
+        default="",
+        metavar="URL",
+        help="have the API server call the webhook at this base URL instead of the Service, "
+        "for hpa running outside the cluster (give `hpa run` the URL's host: --webhook-host)",
     )
     parser.add_argument(
         "--write",

@@ -6,6 +6,7 @@ variable. The README's configuration reference lists them all.
 """
 
 import argparse
+import ipaddress
 import os
 import pathlib
 import signal
@@ -64,11 +65,25 @@ def _run(args: argparse.Namespace) -> int:
         health_port=args.health_port,
         service=args.webhook_service,
         cert_dir=pathlib.Path(args.cert_dir) if args.cert_dir else None,
+        extra_dns_names=tuple(h for h in args.webhook_host if not _is_ip(h)),
+        ip_addresses=tuple(h for h in args.webhook_host if _is_ip(h)),
         namespace_selector=_selector(args.namespace_label),
         allow_host_network=args.allow_host_network,
     )
     anyio.run(_main, operator, serving)
     return 0
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def _hosts(value: str) -> list[str]:
+    return [h.strip() for h in value.split(",") if h.strip()]
 
 
 def _selector(label: str) -> webhook.LabelSelector:
@@ -145,6 +160,16 @@ def add_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") 
         "--webhook-service",
         default=env("HPA_WEBHOOK_SERVICE", _process.ServingConfig.service),
         help="Service in front of the webhook, named in its certificate (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--webhook-host",
+        action="extend",
+        type=_hosts,
+        default=_hosts(env("HPA_WEBHOOK_HOST", "")),
+        metavar="HOST",
+        help="a further DNS name or IP address for hpa's own serving certificate, where the API "
+        "server calls the webhook by URL (hpa manifests --webhook-url); repeatable, "
+        "comma-separated in the variable",
     )
     parser.add_argument(
         "--cert-dir",

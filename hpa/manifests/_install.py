@@ -39,6 +39,9 @@ class Options(msgspec.Struct, frozen=True, kw_only=True):
     #: Label a namespace must carry for hpa's pod webhooks to act on its pods.
     namespace_label: str = api.NAMESPACE_LABEL
     namespace_label_value: str = api.NAMESPACE_LABEL_VALUE
+    #: Call the webhook at this base URL instead of through the Service: for hpa running outside
+    #: the cluster (its serving certificate must then name the URL's host: ``--webhook-host``).
+    webhook_url: str = ""
 
 
 def install_documents(options: Options | None = None) -> list[Document]:
@@ -271,6 +274,7 @@ def _webhook_configurations(options: Options) -> list[Document]:
     configurations = webhook.webhook_configurations(
         service=SERVICE,
         namespace=options.namespace,
+        url=options.webhook_url,
         namespace_selector=_managed_namespaces(options),
     )
     for configuration in configurations:
