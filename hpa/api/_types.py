@@ -361,10 +361,15 @@ class HostPort(_meta._Wire, frozen=True, kw_only=True):
     status: HostPortStatus = HostPortStatus()
 
 
-#: Rules on the whole object (CEL may read metadata.name at the root).
+_PREFIX_LENGTH: Final = len(_names.HOSTPORT_NAME_PREFIX)
+
+#: Rules on the whole object (CEL may read metadata.name at the root). The name is cut, not the
+#: port's string built up: cel-go's cost estimator cannot bound the size of a concatenation, so
+#: kube-apiserver refuses ``name == 'port-' + string(port)`` as 100 times over the CRD's budget.
 HOSTPORT_ROOT_RULES: Final = [
     _rule(
-        f"self.metadata.name == '{_names.HOSTPORT_NAME_PREFIX}' + string(self.spec.port)",
+        f"self.metadata.name.startsWith('{_names.HOSTPORT_NAME_PREFIX}') && "
+        f"self.metadata.name.substring({_PREFIX_LENGTH}) == string(self.spec.port)",
         f"metadata.name must be {_names.HOSTPORT_NAME_PREFIX}<spec.port>, "
         f"e.g. {_names.hostport_name(9000)} for port 9000",
     )

@@ -40,8 +40,22 @@ def compile_rule(rule: str) -> Any:
     return cel.compile(rule)
 
 
+def _substring(text: str, start: int, end: int | None = None) -> str:
+    """Kubernetes' CEL strings library ``substring``: code points, and an error out of range."""
+    stop = len(text) if end is None else end
+    if not 0 <= start <= stop <= len(text):
+        raise ValueError(f"substring({start}, {stop}) out of range for a string of {len(text)}")
+    return text[start:stop]
+
+
+#: What kube-apiserver's CEL environment adds to the standard definitions, as far as hpa's rules
+#: use it (docs/control-plane.md lists where the sandbox differs).
+_KUBERNETES_FUNCTIONS = {"substring": _substring}
+
+
 def _evaluate(rule: str, variables: JSON) -> Any:
-    return compile_rule(rule).execute(variables)
+    context = cel.Context(variables=variables, functions=_KUBERNETES_FUNCTIONS)
+    return compile_rule(rule).execute(context)
 
 
 def _message(validation: JSON, variables: JSON) -> str:

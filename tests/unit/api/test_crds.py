@@ -97,7 +97,10 @@ def _rules(node: dict[str, Any]) -> list[str]:
 def test_cel_rules_guard_the_invariants() -> None:
     """CEL rules tie the HostPort name to its port and keep identities immutable."""
     hostport = _root("HostPort")
-    assert _rules(hostport) == ["self.metadata.name == 'port-' + string(self.spec.port)"]
+    assert _rules(hostport) == [
+        "self.metadata.name.startsWith('port-') && "
+        "self.metadata.name.substring(5) == string(self.spec.port)"
+    ]
     spec = hostport["properties"]["spec"]
     assert _rules(spec["properties"]["port"]) == ["self == oldSelf"]
     assert _rules(spec["properties"]["hostPortClassName"]) == ["self == oldSelf"]
