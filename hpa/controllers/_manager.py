@@ -76,7 +76,9 @@ class Manager:
         self.readiness = readiness or observability.Readiness()
         self.caches = kube.Caches(client, watch_timeout=watch_timeout)
         self.ports = index.PortIndex()
-        self.recorder = kube.EventRecorder(client, instance=identity, namespace=namespace)
+        # Events about cluster-scoped objects go to ``default``, the recorder's default, as
+        # client-go's do: kube-apiserver refuses them in any other namespace.
+        self.recorder = kube.EventRecorder(client, instance=identity)
         self.context = _context.Context(
             client=client, caches=self.caches, ports=self.ports, recorder=self.recorder
         )

@@ -123,6 +123,22 @@ def validate_pod(pod: JSON, old: JSON | None) -> list[JSON]:
     return causes
 
 
+def validate_event(event: JSON, old: JSON | None) -> list[JSON]:
+    """A core/v1 Event lives in the namespace of the object it is about; one about a
+    cluster-scoped object lives in ``default`` (kube-apiserver's ``legacyValidateEvent``, for
+    Events without ``eventTime``, which also lets those name no namespace at all)."""
+    involved = event.get("involvedObject") or {}
+    involved_namespace = involved.get("namespace") or "" if isinstance(involved, dict) else ""
+    namespace = (event.get("metadata") or {}).get("namespace") or ""
+    allowed = ("", "default") if not involved_namespace else (involved_namespace,)
+    if event.get("eventTime") and not involved_namespace:
+        allowed = ("default", "kube-system")
+    if namespace in allowed:
+        return []
+    message = f'Invalid value: "{involved_namespace}": does not match event.namespace'
+    return [_errors.field_cause("involvedObject.namespace", message)]
+
+
 def default_secret(secret: JSON) -> None:
     """A secret without a type is ``Opaque``."""
     if not secret.get("type"):

@@ -64,6 +64,7 @@ class Sandbox:
         self.store.subscribe(self.hub.publish)
         self.engine = _engine.Engine(registry=self.registry, store=self.store)
         self.engine.builtin_validators[("", "pods")] = _builtins.validate_pod
+        self.engine.builtin_validators[("", "events")] = _builtins.validate_event
         self.engine.builtin_defaulters[("", "pods")] = _builtins.default_pod
         self.engine.builtin_defaulters[("", "secrets")] = _builtins.default_secret
         self.lifecycle = _lifecycle.Lifecycle(self.engine)

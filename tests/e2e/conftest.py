@@ -113,12 +113,22 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
             pytest.fail("hpa sandbox did not stop within 30 s of SIGTERM")
 
 
+def ensure_service_account(cluster: Cluster, namespace: str) -> None:
+    """Make sure pods can be created in a new namespace: kube-apiserver refuses a pod whose
+    ServiceAccount does not exist yet, and kube-controller-manager creates ``default`` only
+    shortly after the namespace. Creating it here is harmless if the controller wins."""
+    if cluster.kubectl("get", "serviceaccount", "default", "-n", namespace, check=False).returncode:
+        cluster.kubectl("create", "serviceaccount", "default", "-n", namespace, check=False)
+    cluster.kubectl("get", "serviceaccount", "default", "-n", namespace)
+
+
 @pytest.fixture
 def namespace(cluster: Cluster) -> Iterator[str]:
     """A fresh namespace managed by hpa (labelled), deleted after the test."""
     name = f"e2e-{uuid.uuid4().hex[:8]}"
     cluster.kubectl("create", "namespace", name)
     cluster.kubectl("label", "namespace", name, "hostport.rmb938.com=true")
+    ensure_service_account(cluster, name)
     yield name
     cluster.kubectl("delete", "namespace", name, "--wait=false", check=False)
 

@@ -5,7 +5,7 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.e2e.conftest import Cluster, eventually
+from tests.e2e.conftest import Cluster, ensure_service_account, eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -62,6 +62,7 @@ def test_unmanaged_namespace_is_untouched(cluster: Cluster, unique: Callable[[st
     """Outside labelled namespaces hpa neither denies nor mutates pods."""
     name = unique("plain")
     cluster.kubectl("create", "namespace", name)
+    ensure_service_account(cluster, name)
     try:
         cluster.kubectl("apply", "-f", "-", input=_pod("raw", name, host_port=8080))
         ports = cluster.jsonpath(

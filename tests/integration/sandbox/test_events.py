@@ -42,3 +42,25 @@ async def test_events_api_and_core_api_share_objects(api: Api) -> None:
         {"series": {"count": 2, "lastObservedTime": "2025-01-01T00:01:00.000000Z"}},
     )
     assert patched.body["regarding"]["name"] == "a" and patched.body["series"]["count"] == 2
+
+
+async def test_event_about_a_cluster_scoped_object_belongs_in_default(api: Api) -> None:
+    """A core/v1 Event about a cluster-scoped object is refused outside ``default`` (422).
+
+    Ref: kube-apiserver's ``legacyValidateEvent``: the Event's namespace must match the
+    involvedObject's, and an object without one means ``default``.
+    """
+    event = {
+        "metadata": {"name": "sample.1"},
+        "involvedObject": {"kind": "HostPortClass", "name": "sample"},
+        "reason": "HostPortsExist",
+        "message": "1 HostPort holds ports of this class",
+        "type": "Normal",
+    }
+    await api.post("/api/v1/namespaces", {"metadata": {"name": "hpa-system"}})
+    refused = await api.post("/api/v1/namespaces/hpa-system/events", event)
+    assert refused.status == 422
+    [cause] = refused.body["details"]["causes"]
+    assert cause["field"] == "involvedObject.namespace"
+    accepted = await api.post(CORE_EVENTS, event)
+    assert accepted.status == 201
