@@ -1,5 +1,6 @@
 """Suite-wide pytest set-up: the sandbox fixtures, e2e selection and the repository root.
 
+``--api-server`` picks the API server of the end-to-end suite (tests/backends.py).
 End-to-end tests (marked ``e2e``, under ``tests/e2e/``) run only with ``--with-e2e`` or
 ``--only-e2e``, and are collected last so a quick unit failure shows first.
 """
@@ -7,6 +8,8 @@ End-to-end tests (marked ``e2e``, under ``tests/e2e/``) run only with ``--with-e
 import pathlib
 
 import pytest
+
+from tests import backends
 
 pytest_plugins = ["tests.sandbox_fixtures"]
 
@@ -17,6 +20,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("hpa")
     group.addoption("--with-e2e", action="store_true", help="also run end-to-end tests")
     group.addoption("--only-e2e", action="store_true", help="run only end-to-end tests")
+    group.addoption(
+        "--api-server",
+        choices=backends.CHOICES,
+        default=backends.SANDBOX,
+        help="what the e2e suite runs against: hpa sandbox (default), or the real control "
+        "plane of hack/cluster (built with Go on first use)",
+    )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -1,24 +1,24 @@
 """End-to-end fixtures: a cluster reached only through kubectl.
 
 With ``HPA_E2E_KUBECONFIG`` set, the tests use that cluster, which must have hpa installed
-(see the README). Otherwise they start ``hpa sandbox`` in a subprocess, the way a newcomer does,
-and stop it at the end of the session. Nothing here imports the operator or the sandbox: a test
-sees only what kubectl shows.
+(see the README). Otherwise they start what ``--api-server`` names in a subprocess, the way a
+newcomer does (``hpa sandbox`` or ``hack/cluster``), and stop it at the end of the session.
+Nothing here imports the operator or the sandbox: a test sees only what kubectl shows.
 """
 
 import dataclasses
 import os
 import pathlib
 import shutil
-import signal
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+
+from tests import backends
 
 KUBECTL = shutil.which("kubectl")
 
@@ -41,6 +41,9 @@ class Cluster:
 
     kubeconfig: pathlib.Path
     home: pathlib.Path
+    executable: str
+    #: Whether kube-controller-manager's controllers run (not in the sandbox).
+    runs_controllers: bool = True
 
     @property
     def env(self) -> dict[str, str]:
@@ -51,9 +54,13 @@ class Cluster:
         self, *args: str, input: str | None = None, check: bool = True
     ) -> subprocess.CompletedProcess[str]:
         """Run kubectl; with ``check``, fail the test with kubectl's stderr on an error."""
-        assert KUBECTL is not None
         result = subprocess.run(
-            [KUBECTL, *args], input=input, env=self.env, capture_output=True, text=True, timeout=90
+            [self.executable, *args],
+            input=input,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=90,
         )
         if check and result.returncode != 0:
             pytest.fail(f"kubectl {' '.join(args)} failed: {result.stderr}")
@@ -65,52 +72,34 @@ class Cluster:
         return result.stdout if result.returncode == 0 else ""
 
 
-def _start_sandbox(directory: pathlib.Path) -> tuple[subprocess.Popen[bytes], pathlib.Path]:
-    kubeconfig = directory / "kubeconfig"
-    out = directory / "sandbox.out"
-    command = [
-        sys.executable,
-        "-m",
-        "hpa",
-        "sandbox",
-        "--port",
-        "0",
-        "--kubeconfig",
-        str(kubeconfig),
-    ]
-    with out.open("wb") as stdout:
-        process = subprocess.Popen(command, stdout=stdout, stderr=subprocess.STDOUT)
-
-    def announced() -> bool:
-        if process.poll() is not None:
-            pytest.fail(f"hpa sandbox exited: {out.read_text()}")
-        return "export KUBECONFIG=" in out.read_text()
-
-    eventually(announced, within=60)
-    return process, kubeconfig
-
-
 @pytest.fixture(scope="session")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    """The cluster the e2e tests drive: HPA_E2E_KUBECONFIG's, or a fresh `hpa sandbox`."""
-    if KUBECTL is None:
-        pytest.skip("kubectl is not on PATH; the end-to-end tests drive a cluster with it")
+def cluster(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Cluster]:
+    """The cluster the e2e tests drive: HPA_E2E_KUBECONFIG's, or a fresh one of
+    ``--api-server`` (``hpa sandbox``, or ``hack/cluster`` with two hpa replicas)."""
     home = tmp_path_factory.mktemp("home")
     configured = os.environ.get("HPA_E2E_KUBECONFIG")
+    backend = request.config.getoption("--api-server")
+    kubectl = KUBECTL
+    if backend == backends.CONTROL_PLANE and not configured:
+        kubectl = str(backends.control_plane_binaries() / "kubectl")
+    if kubectl is None:
+        pytest.skip("kubectl is not on PATH; the end-to-end tests drive a cluster with it")
     if configured:
-        yield Cluster(kubeconfig=pathlib.Path(configured), home=home)
+        yield Cluster(kubeconfig=pathlib.Path(configured), home=home, executable=kubectl)
         return
-    process, kubeconfig = _start_sandbox(tmp_path_factory.mktemp("sandbox"))
+    extra = ("--replicas", "2") if backend == backends.CONTROL_PLANE else ()
+    started, kubeconfig = backends.start(backend, tmp_path_factory.mktemp(backend), *extra)
     try:
-        yield Cluster(kubeconfig=kubeconfig, home=home)
+        yield Cluster(
+            kubeconfig=kubeconfig,
+            home=home,
+            executable=kubectl,
+            runs_controllers=backend != backends.SANDBOX,
+        )
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-            pytest.fail("hpa sandbox did not stop within 30 s of SIGTERM")
+        started.stop()
 
 
 def ensure_service_account(cluster: Cluster, namespace: str) -> None:
