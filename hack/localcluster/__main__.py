@@ -131,7 +131,12 @@ def main() -> int:
         "interrupted.",
     )
     parser.add_argument("--no-hpa", dest="hpa", action="store_false", help="the bare control plane")
-    parser.add_argument("--replicas", type=int, default=1, help="hpa processes (default: 1)")
+    parser.add_argument(
+        "--replicas",
+        type=int,
+        default=1,
+        help="hpa processes (default: 1); 0 installs hpa and runs none, a cluster with hpa down",
+    )
     parser.add_argument(
         "--kubeconfig",
         default="hpa-cluster.kubeconfig",

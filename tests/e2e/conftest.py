@@ -44,6 +44,8 @@ class Cluster:
     executable: str
     #: Whether kube-controller-manager's controllers run (not in the sandbox).
     runs_controllers: bool = True
+    #: Whether the API server authorizes requests (RBAC; the sandbox allows everything).
+    authorizes: bool = True
 
     @property
     def env(self) -> dict[str, str]:
@@ -97,6 +99,7 @@ def cluster(
             home=home,
             executable=kubectl,
             runs_controllers=backend != backends.SANDBOX,
+            authorizes=backend != backends.SANDBOX,
         )
     finally:
         started.stop()
