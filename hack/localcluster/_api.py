@@ -64,6 +64,14 @@ class Api:
                 raise ApiError(response.status, text)
             return json.loads(text) if text else {}
 
+    async def text(self, path: str) -> str:
+        """GET a path that answers text (``/metrics``)."""
+        assert self._session is not None
+        async with self._session.get(self.url + path) as response:
+            if response.status >= 400:
+                raise ApiError(response.status, await response.text())
+            return await response.text()
+
     async def watch(self, path: str, params: dict[str, str]) -> AsyncIterator[Obj]:
         """The events of one watch request, until the server ends it."""
         assert self._session is not None
