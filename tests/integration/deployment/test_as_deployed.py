@@ -2,9 +2,11 @@
 capabilities, only its volumes writable, in-cluster service-account credentials, no HOME.
 
 The process runs in a private mount namespace (``_jail.py``) against the sandbox, which serves
-in this test's event loop: so everything about the subprocess is async. The jail needs root
-and ``unshare``; it is derived from ``hpa.manifests.install_documents()`` (``_deployment.py``),
-so the test follows the manifest.
+in this test's event loop: so everything about the subprocess is async. The jail needs root,
+``unshare`` and permission to mount; it is derived from ``hpa.manifests.install_documents()``
+(``_deployment.py``), so the test follows the manifest. This machine's interpreter, virtualenv
+and hpa stand in for the image's: where the Deployment's user cannot reach them (under
+``/root``, say, as in CI), the jail makes them reachable, read-only, at the same paths.
 
 The Deployment sets no HOME, and the image has no passwd entry for its user. Container runtimes
 (runc, crun) then set HOME to ``/``, as the first case does. The ``no-home`` case runs with no
@@ -21,11 +23,10 @@ import shutil
 import signal
 import socket
 import ssl
-import stat
 import subprocess
 import sys
 import sysconfig
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import aiohttp
@@ -51,70 +52,50 @@ READY_WITHIN = 60.0
 STOP_WITHIN = 10.0
 
 
-def _unreadable(uid: int, gid: int, paths: Iterable[str]) -> str | None:
-    """The first of ``paths`` (or of their directories) that ``uid``/``gid`` cannot read."""
-
-    def allows(info: os.stat_result, bits: tuple[int, int, int]) -> bool:
-        user, group, other = bits
-        if info.st_uid == uid:
-            return bool(info.st_mode & user)
-        if info.st_gid == gid:
-            return bool(info.st_mode & group)
-        return bool(info.st_mode & other)
-
-    search = (stat.S_IXUSR, stat.S_IXGRP, stat.S_IXOTH)
-    read = (stat.S_IRUSR, stat.S_IRGRP, stat.S_IROTH)
-    for raw in paths:
-        path = pathlib.Path(raw).resolve()
-        for directory in reversed(path.parents):
-            if not allows(directory.stat(), search):
-                return f"{directory} (mode {stat.filemode(directory.stat().st_mode)})"
-        info = path.stat()
-        if not allows(info, read) or (path.is_dir() and not allows(info, search)):
-            return f"{path} (mode {stat.filemode(info.st_mode)})"
-    return None
-
-
-async def _skip_unless_jail_possible(spec: _deployment.Container) -> None:
+async def _skip_unless_jail_possible(probe_dir: pathlib.Path) -> None:
+    """Skip where the jail cannot be built at all: not root, or no mount namespace to mount in."""
     if os.geteuid() != 0:
         pytest.skip("needs root: the test builds the container's mounts in a mount namespace")
     missing = [tool for tool in ("unshare", "setpriv", "mount") if shutil.which(tool) is None]
     if missing:
         pytest.skip(f"needs util-linux's {', '.join(missing)} on PATH")
+    # Root may still be refused a mount namespace or a mount in it (a container without
+    # CAP_SYS_ADMIN, or an AppArmor profile that denies mount). The mount, over an empty
+    # directory, vanishes with the namespace.
     probe = await anyio.run_process(
-        ["unshare", "--mount", "--propagation", "private", "true"], check=False
+        [
+            *("unshare", "--mount", "--propagation", "private"),
+            *("mount", "--no-mtab", "-t", "tmpfs", "jail-probe", str(probe_dir)),
+        ],
+        check=False,
     )
     if probe.returncode != 0:
-        pytest.skip(f"unshare --mount is not permitted here: {probe.stderr.decode().strip()}")
-    problem = _interpreter_problem(spec)
-    if problem is not None:
-        pytest.skip(problem)
+        pytest.skip(
+            f"a mount in a new mount namespace is not permitted here: "
+            f"{probe.stderr.decode().strip()}"
+        )
 
 
-def _interpreter_problem(spec: _deployment.Container) -> str | None:
-    """Why the Deployment's user could not run this Python and hpa, if it could not."""
-    interpreter = [
+def _interpreter_paths(spec: _deployment.Container) -> list[str]:
+    """What ``python -m hpa`` reads, for the jail to make reachable: this interpreter and its
+    standard library, the virtualenv, and hpa's package (in the clone, when installed editable)."""
+    paths = [
         sys.executable,
+        sys.base_prefix,
+        sys.base_exec_prefix,
         sys.prefix,
+        sys.exec_prefix,
         *{sysconfig.get_path(name) for name in ("stdlib", "platstdlib", "purelib", "platlib")},
         str(pathlib.Path(hpa.__file__).parent),
     ]
     hidden = [
         (path, volume)
-        for path in interpreter
+        for path in paths
         for volume in spec.writable_paths
         if pathlib.Path(path).resolve().is_relative_to(volume)
     ]
-    if hidden:
-        return f"the Deployment mounts a volume over this Python: {hidden}"
-    blocked = _unreadable(spec.uid, spec.gid, interpreter)
-    if blocked is not None:
-        return (
-            f"this Python ({sys.executable}) is not readable by uid {spec.uid}, the "
-            f"Deployment's user: {blocked}; run the test from an interpreter and virtualenv "
-            "that are world-readable"
-        )
-    return None
+    assert not hidden, f"the Deployment mounts a volume over this Python: {hidden}"
+    return sorted(set(paths))
 
 
 def _free_ports(count: int) -> list[int]:
@@ -308,7 +289,7 @@ async def test_hpa_runs_as_the_deployment_runs_it(
     that uses a claim with its hostPort set, and exits cleanly on SIGTERM."""
     documents = manifests.install_documents()
     spec = _deployment.container(documents)
-    await _skip_unless_jail_possible(spec)
+    await _skip_unless_jail_possible(tmp_path)
     await _sandbox._install(sandbox)
     webhook_port, metrics_port, health_port = _free_ports(3)
     sandbox.service_map[_deployment.webhook_service(documents)] = f"127.0.0.1:{webhook_port}"
@@ -356,6 +337,7 @@ def _jail_config(
         "stage": str(tmp_path / "stage"),
         "binds": [[str(tmp_path / "serviceaccount"), SERVICE_ACCOUNT_DIR]],
         "read_only_root": spec.read_only_root,
+        "reveal": _interpreter_paths(spec),
         "writable": list(spec.writable_paths),
         "uid": spec.uid,
         "gid": spec.gid,
