@@ -9,6 +9,7 @@ import argparse
 import ipaddress
 import os
 import pathlib
+import pwd
 import signal
 
 import anyio
@@ -47,6 +48,12 @@ def _env_bool(name: str, default: bool) -> bool:
 
 
 def _run(args: argparse.Namespace) -> int:
+    # kr8s's default kubeconfig, ~/.kube/config, needs a home directory, and pathlib finds none
+    # when HOME is unset and the uid has no passwd entry (hpa's image runs as 65532, which has
+    # none): kr8s raises before it tries the in-cluster configuration. Fill HOME in as runc and
+    # crun do: the passwd entry's home, else /. An in-cluster process has no other use for one.
+    if "HOME" not in os.environ:
+        os.environ["HOME"] = _passwd_home() or "/"
     observability.configure_logging(
         level=args.log_level,
         json={"json": True, "console": False}.get(args.log_format),
@@ -72,6 +79,14 @@ def _run(args: argparse.Namespace) -> int:
     )
     anyio.run(_main, operator, serving)
     return 0
+
+
+def _passwd_home() -> str | None:
+    """This uid's home directory in the passwd database, if it has an entry."""
+    try:
+        return pwd.getpwuid(os.getuid()).pw_dir
+    except KeyError:
+        return None
 
 
 def _is_ip(host: str) -> bool:

@@ -10,8 +10,7 @@ and hpa stand in for the image's: where the Deployment's user cannot reach them 
 
 The Deployment sets no HOME, and the image has no passwd entry for its user. Container runtimes
 (runc, crun) then set HOME to ``/``, as the first case does. The ``no-home`` case runs with no
-HOME at all, which hpa should cope with too (``hpa run`` started by a supervisor, say); it is
-an expected failure until hpa.kube stops kr8s from expanding ``~`` (see its mark).
+HOME at all, as a runtime that sets none (or a supervisor) would start it.
 """
 
 import contextlib
@@ -267,17 +266,7 @@ def _home_as_runc_sets_it(uid: int) -> dict[str, str]:
     "home",
     [
         pytest.param(_home_as_runc_sets_it, id="home-from-the-runtime"),
-        pytest.param(
-            lambda uid: {},
-            id="no-home",
-            marks=pytest.mark.xfail(
-                raises=Exited,
-                strict=True,
-                reason="kr8s expands ~/.kube/config with pathlib, which raises RuntimeError "
-                "when HOME is unset and the uid has no passwd entry; hpa.kube must resolve the "
-                "default kubeconfig itself",
-            ),
-        ),
+        pytest.param(lambda uid: {}, id="no-home"),
     ],
 )
 async def test_hpa_runs_as_the_deployment_runs_it(
