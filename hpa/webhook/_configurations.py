@@ -17,6 +17,47 @@ from hpa import api
 from hpa.webhook import _admission as admission
 from hpa.webhook import _selectors as selectors
 
+
+def _any_host_port(field: str) -> str:
+    """CEL: a container of ``object.spec.<field>`` asks for a host port."""
+    containers = f"object.spec.{field}"
+    return (
+        f"(has({containers}) && {containers}.exists(c, has(c.ports) && "
+        "c.ports.exists(p, has(p.hostPort) && p.hostPort != 0)))"
+    )
+
+
+def _any_annotation(*prefixes: str) -> str:
+    """CEL: the object has an annotation with one of ``prefixes``."""
+    starts = " || ".join(f"k.startsWith('{prefix}')" for prefix in prefixes)
+    annotations = "object.metadata.annotations"
+    return f"(has({annotations}) && {annotations}.exists(k, {starts}))"
+
+
+#: Only pods that hpa has a say in reach its pod webhooks: those with one of its annotations or
+#: its label, or asking for a host port or the host's network. Every other pod of a managed
+#: namespace is admitted without a call to hpa, so it neither waits for hpa nor fails while
+#: hpa is down. What must hold for every pod on UPDATE needs no other object: the
+#: ValidatingAdmissionPolicy keeps it (hpa/manifests/policies/hostport-pods.yaml).
+POD_MATCH_CONDITIONS: Final = [
+    {
+        "name": "uses-hpa",
+        "expression": " || ".join(
+            [
+                _any_annotation(
+                    api.CLAIM_ANNOTATION_PREFIX,
+                    api.PORT_ANNOTATION_PREFIX,
+                    api.TEMPLATE_ANNOTATION_PREFIX,
+                ),
+                f"(has(object.metadata.labels) && '{api.POD_LABEL}' in object.metadata.labels)",
+                "(has(object.spec.hostNetwork) && object.spec.hostNetwork)",
+                _any_host_port("containers"),
+                _any_host_port("initContainers"),
+            ]
+        ),
+    }
+]
+
 MUTATING_NAME: Final = "hpa-mutating"
 VALIDATING_NAME: Final = "hpa-validating"
 TIMEOUT_SECONDS: Final = 10
@@ -77,6 +118,7 @@ def webhook_configurations(
                 "clientConfig": client(admission.PATH_MUTATE_PODS),
                 "rules": [_rule("", "v1", ["pods"], ["CREATE"])],
                 "namespaceSelector": selector,
+                "matchConditions": POD_MATCH_CONDITIONS,
                 "failurePolicy": "Fail",
                 "reinvocationPolicy": "IfNeeded",
                 **common,
@@ -91,10 +133,10 @@ def webhook_configurations(
             {
                 "name": f"validate-pods.{api.GROUP}",
                 "clientConfig": client(admission.PATH_VALIDATE_PODS),
-                "rules": [
-                    _rule("", "v1", ["pods", "pods/ephemeralcontainers"], ["CREATE", "UPDATE"])
-                ],
+                # UPDATEs (annotations, label, ephemeral containers) are the policy's alone.
+                "rules": [_rule("", "v1", ["pods"], ["CREATE"])],
                 "namespaceSelector": selector,
+                "matchConditions": POD_MATCH_CONDITIONS,
                 "failurePolicy": "Fail",
                 **common,
             },

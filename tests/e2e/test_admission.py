@@ -173,3 +173,28 @@ def test_claim_in_use_is_kept_until_its_pod_is_gone(
         )
     finally:
         cluster.kubectl("delete", "hpcl", cls, "--wait=false", check=False)
+
+
+def test_claim_annotations_and_label_cannot_change(
+    cluster: Cluster, namespace: str, unique: Callable[[str], str]
+) -> None:
+    """A pod keeps the claim annotations and the label hpa gave it at CREATE; other metadata
+    may change. Pod UPDATEs never reach hpa: the API server's own policy refuses these."""
+    cls = unique("frozen")
+    port = 40000 + int(cls[-4:], 16) % 20000
+    cluster.kubectl("apply", "-f", "-", input=_class(cls, port, port))
+    try:
+        cluster.kubectl("apply", "-f", "-", input=_claim("web", namespace, cls))
+        cluster.kubectl("wait", "--for=jsonpath={.status.phase}=Bound", "hpc/web", "-n", namespace)
+        cluster.kubectl("apply", "-f", "-", input=_pod("user", namespace, claim="web"))
+        pod = ("pod", "user", "-n", namespace)
+        unlabelled = cluster.kubectl("label", *pod, "hostport.rmb938.com/uses-claims-", check=False)
+        assert unlabelled.returncode != 0 and "cannot change" in unlabelled.stderr
+        other = "claim.hostport.rmb938.com/web=other"
+        changed = cluster.kubectl("annotate", *pod, "--overwrite", other, check=False)
+        assert changed.returncode != 0 and "cannot change" in changed.stderr
+        cluster.kubectl("label", *pod, "team=games")
+        cluster.kubectl("delete", *pod, "--grace-period=0", "--force")
+    finally:
+        cluster.kubectl("delete", "hpc", "web", "-n", namespace, "--wait=false", check=False)
+        cluster.kubectl("delete", "hpcl", cls, "--wait=false", check=False)

@@ -16,7 +16,11 @@ def test_configurations_route_to_service_paths() -> None:
         "matchLabels": {api.NAMESPACE_LABEL: api.NAMESPACE_LABEL_VALUE}
     }
     pods, resources = validating["webhooks"]
-    assert pods["rules"][0]["resources"] == ["pods", "pods/ephemeralcontainers"]
+    for hook in (mutate, pods):  # UPDATEs are the ValidatingAdmissionPolicy's
+        assert [(r["resources"], r["operations"]) for r in hook["rules"]] == [
+            (["pods"], ["CREATE"])
+        ]
+        assert [c["name"] for c in hook["matchConditions"]] == ["uses-hpa"]
     assert resources["failurePolicy"] == "Ignore"
     assert "namespaceSelector" not in resources
 
