@@ -35,6 +35,7 @@ class _Fault:
     status: int
     times: int
     reason: str = ""
+    message: str = "injected"
 
 
 @dataclasses.dataclass
@@ -212,6 +213,8 @@ class FakeApi:
         self.events: list[tuple[int, str, str, Obj]] = []
         self.history = history
         self.watches: list[_Watch] = []
+        #: The query parameters of every watch request, in order.
+        self.watch_params: list[dict[str, str]] = []
         self.faults: list[_Fault] = []
         self.writes: dict[tuple[str, str], int] = {}
         self.status_subresource = {api.PLURAL_CLASS, api.PLURAL_CLAIM, api.PLURAL_HOSTPORT}
@@ -221,10 +224,17 @@ class FakeApi:
     # --- test controls -------------------------------------------------------------------
 
     def fail(
-        self, *, verb: str, resource: str, status: int, times: int = 1, reason: str = ""
+        self,
+        *,
+        verb: str,
+        resource: str,
+        status: int,
+        times: int = 1,
+        reason: str = "",
+        message: str = "injected",
     ) -> None:
         """Fail the next ``times`` calls of ``verb`` on ``resource`` (a plural) with ``status``."""
-        self.faults.append(_Fault(verb, resource, status, times, reason))
+        self.faults.append(_Fault(verb, resource, status, times, reason, message))
 
     def drop_watches(self) -> None:
         """Close every open watch stream, as a restarting API server would."""
@@ -286,7 +296,7 @@ class FakeApi:
             return kube.Response(
                 status=fault.status,
                 body=status_body(
-                    fault.status, "injected", fault.reason or _REASONS.get(fault.status, "")
+                    fault.status, fault.message, fault.reason or _REASONS.get(fault.status, "")
                 ),
             )
         if verb in ("create", "patch", "delete"):
@@ -305,9 +315,11 @@ class FakeApi:
     @asynccontextmanager
     async def stream(self, request: kube.Request) -> AsyncIterator[_Stream]:
         path = _parse(request.path)
+        self.watch_params.append(dict(request.params))
         fault = self._fault("watch", path.plural)
         if fault is not None:
-            yield _Stream(fault.status, status_body(fault.status, "injected"), None, 0)
+            body = status_body(fault.status, fault.message, fault.reason)
+            yield _Stream(fault.status, body, None, 0)
             return
         since = request.params.get("resourceVersion", "")
         watch = _Watch(

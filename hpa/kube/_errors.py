@@ -12,14 +12,31 @@ conventions, "HTTP Status codes")::
     ├── Invalid               400, 422: the body or patch was refused; retrying won't help
     ├── Forbidden             403: RBAC refuses the verb
     ├── Unauthorized          401: the credentials are not accepted
-    ├── Gone                  410: a list/watch resourceVersion is too old; re-list
+    ├── Gone                  410: a list/watch resourceVersion is too old; re-list (also a 504
+    │                         whose cause is ResourceVersionTooLarge: one this server has not
+    │                         seen yet, e.g. behind another replica; client-go re-lists too)
     └── Retryable             429, 5xx, transport errors and timeouts; ``retry_after`` in seconds
 
 ``Retryable`` is the only type worth retrying as is; ``Conflict`` is worth retrying after
 re-reading the object.
 """
 
+from typing import Final
+
 import msgspec
+
+
+class Cause(msgspec.Struct, frozen=True, kw_only=True):
+    """One ``details.causes[]`` entry of a ``metav1.Status``."""
+
+    reason: str = ""
+    message: str = ""
+
+
+class Details(msgspec.Struct, frozen=True, kw_only=True):
+    """The ``details`` of a ``metav1.Status``, as far as hpa reads them."""
+
+    causes: tuple[Cause, ...] = ()
 
 
 class Status(msgspec.Struct, frozen=True, kw_only=True):
@@ -29,6 +46,11 @@ class Status(msgspec.Struct, frozen=True, kw_only=True):
     message: str = ""
     reason: str = ""
     code: int = 0
+    details: Details = Details()
+
+
+#: The cause kube-apiserver gives for a resourceVersion newer than its watch cache has.
+TOO_LARGE_RESOURCE_VERSION: Final = "ResourceVersionTooLarge"
 
 
 class KubeError(Exception):
@@ -123,13 +145,20 @@ def error_from_status(
         error_type = Unauthorized
     elif code == 403:
         error_type = Forbidden
-    elif code == 410 or parsed.reason in ("Expired", "Gone"):
+    elif code == 410 or parsed.reason in ("Expired", "Gone") or _too_large(parsed):
         error_type = Gone
     else:
         return Retryable(
             message, status=code, reason=parsed.reason, retry_after=_seconds(retry_after)
         )
     return error_type(message, status=code, reason=parsed.reason)
+
+
+def _too_large(parsed: Status) -> bool:
+    """A resourceVersion this API server has not reached: list again from scratch."""
+    return any(c.reason == TOO_LARGE_RESOURCE_VERSION for c in parsed.details.causes) or (
+        parsed.message.startswith("Too large resource version")
+    )
 
 
 def _seconds(header: str | None) -> float | None:

@@ -5,10 +5,13 @@ without back-off on ``410 Gone`` and has no timeouts. This loop:
 
 1. LISTs page by page and replaces the store (emitting changes for what appeared, changed or
    vanished), then sets :attr:`Informer.synced`;
-2. WATCHes from the list's resourceVersion with bookmarks and ``timeoutSeconds``;
+2. WATCHes from the list's resourceVersion with bookmarks and a ``timeoutSeconds`` drawn
+   anew each time between ``watch_timeout`` and twice that, as client-go's reflector does, so
+   that informers started together do not all reconnect together;
 3. when the stream ends (timeout, server restart, a dropped connection), re-watches from the
    last resourceVersion seen: a closed stream is never the end;
-4. on ``410 Gone`` (the resourceVersion fell out of the watch window), re-lists;
+4. on ``410 Gone`` (the resourceVersion fell out of the watch window) or a resourceVersion the
+   server has not reached yet, re-lists, after a back-off when that keeps happening;
 5. on transport errors, 429 and 5xx, waits with exponential back-off and jitter (honouring
    ``Retry-After``), then re-watches or re-lists.
 
@@ -187,7 +190,8 @@ class Informer(Generic[T]):
         namespace: list and watch only this namespace (all when empty).
         label_selector: list and watch only matching objects.
         field_selector: list and watch only matching objects (e.g. ``metadata.name=x``).
-        watch_timeout: ``timeoutSeconds`` of each watch request.
+        watch_timeout: the shortest ``timeoutSeconds`` of a watch request (each is drawn
+            between it and twice it).
         page_size: ``limit`` of each list page.
     """
 
@@ -237,10 +241,14 @@ class Informer(Generic[T]):
                 if not self.resource_version:
                     await self._list()
                 await self._watch()
-            except _errors.Gone:
+            except _errors.Gone as error:
                 reason = "gone"
                 self.resource_version = ""
-                log.info("watch expired, listing again")
+                # The first re-list waits a moment, the next ones longer: a server that answers
+                # every watch with 410 (or too large) must not be listed in a tight loop.
+                delay = self._backoff.next()
+                log.info("watch expired, listing again", error=str(error), delay=round(delay, 3))
+                await anyio.sleep(delay)
             except _errors.KubeError as error:
                 reason = "error"
                 delay = self._backoff.next(retry_after=getattr(error, "retry_after", None))
@@ -275,7 +283,6 @@ class Informer(Generic[T]):
             if old != obj:
                 self._emit(old, obj)
         self.resource_version = page.resource_version
-        self._backoff.reset()
         if not self.synced.is_set():
             logger.debug("informer synced", resource=self.resource.plural, count=len(fresh))
             self.synced.set()
@@ -287,11 +294,12 @@ class Informer(Generic[T]):
             namespace=self._namespace,
             label_selector=self._label_selector,
             field_selector=self._field_selector,
-            timeout_seconds=self._watch_timeout,
+            timeout_seconds=int(self._watch_timeout * (1 + random.random())),
         ) as events:
             async for event in events:
                 self._apply(event)
                 self._backoff.reset()
+        self._backoff.reset()  # the server ended a healthy stream
 
     def _apply(self, event: _client.WatchEvent) -> None:
         version = _VERSION_DECODER.decode(event.object).metadata.resourceVersion

@@ -4,6 +4,7 @@ from typing import Any
 
 import anyio
 import pytest
+import structlog.testing
 
 from hpa import api, kube
 from tests import kubefake
@@ -104,3 +105,64 @@ async def test_undecodable_objects_are_skipped(fake: kubefake.FakeApi) -> None:
         await eventually(lambda: informer.store.get("b", namespace="default") is not None)
         group.cancel_scope.cancel()
     assert informer.store.get("worse", namespace="default") is None
+
+
+async def test_watch_timeouts_are_spread(fake: kubefake.FakeApi) -> None:
+    """Each watch asks for its own timeoutSeconds between watch_timeout and twice that, so
+    informers started together do not all reconnect together."""
+    informer = kube.Informer(
+        kube.Client(fake),
+        kube.CLAIMS,
+        decode=kube.struct_decoder(api.HostPortClaim),
+        key=lambda c: kube.object_key(c.metadata.namespace, c.metadata.name),
+        watch_timeout=100,
+    )
+    async with anyio.create_task_group() as group:
+        await group.start(informer.run)
+        for opened in range(1, 9):
+            await eventually(
+                lambda opened=opened: len(fake.watch_params) >= opened and fake.watches
+            )
+            fake.drop_watches()
+        group.cancel_scope.cancel()
+    timeouts = [int(p["timeoutSeconds"]) for p in fake.watch_params]
+    assert all(100 <= t < 200 for t in timeouts)
+    assert len(set(timeouts)) > 1
+
+
+async def test_repeated_gone_lists_again_with_growing_delays(fake: kubefake.FakeApi) -> None:
+    """A server that keeps answering 410 is listed again each time, after a longer wait."""
+    informer = _informer(fake)
+    fake.fail(verb="watch", resource=api.PLURAL_CLAIM, status=410, times=3)
+    with structlog.testing.capture_logs() as logs:
+        async with anyio.create_task_group() as group:
+            await group.start(informer.run)
+            await eventually(lambda: len(fake.watches) == 1, timeout=10)  # past the 3 faults
+            fake.put(api.PLURAL_CLAIM, _claim("a"))
+            await eventually(lambda: informer.store.get("a", namespace="default") is not None)
+            group.cancel_scope.cancel()
+    delays = [e["delay"] for e in logs if e["event"] == "watch expired, listing again"]
+    assert len(delays) == 3
+    assert delays == sorted(delays) and delays[0] > 0
+
+
+async def test_too_large_resource_version_lists_again(fake: kubefake.FakeApi) -> None:
+    """A watch from a resourceVersion the server has not reached (504, as kube-apiserver
+    answers behind another replica) is answered by listing again, as client-go does."""
+    informer = _informer(fake)
+    fake.fail(
+        verb="watch",
+        resource=api.PLURAL_CLAIM,
+        status=504,
+        reason="Timeout",
+        message="Too large resource version: 12, current: 9",
+    )
+    with structlog.testing.capture_logs() as logs:
+        async with anyio.create_task_group() as group:
+            await group.start(informer.run)
+            await informer.synced.wait()
+            fake.put(api.PLURAL_CLAIM, _claim("a"))
+            await eventually(lambda: informer.store.get("a", namespace="default") is not None)
+            group.cancel_scope.cancel()
+    [relisted] = [e for e in logs if e["event"] == "watch expired, listing again"]
+    assert relisted["error"].startswith("Too large resource version")
