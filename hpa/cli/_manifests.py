@@ -26,6 +26,8 @@ def _render(args: argparse.Namespace) -> int:
         namespace_label=key,
         namespace_label_value=value,
         webhook_url=args.webhook_url,
+        lease_name=args.lease_name,
+        allow_host_network=args.allow_host_network,
     )
     sys.stdout.write(manifests.render_yaml(*manifests.install_documents(options)))
     return 0
@@ -48,6 +50,17 @@ def add_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") 
         "--namespace-label",
         default=f"{api.NAMESPACE_LABEL}={api.NAMESPACE_LABEL_VALUE}",
         help="label (key=value) of the namespaces whose pods hpa admits (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--lease-name",
+        default=manifests.LEASE_NAME,
+        help="the leader-election Lease, granted by the Role (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--allow-host-network",
+        action="store_true",
+        help="admit pods with hostNetwork in managed namespaces (leaves out the policy that "
+        "refuses it, and runs hpa with --allow-host-network)",
     )
     parser.add_argument(
         "--webhook-url",

@@ -8,6 +8,8 @@ PodDisruptionBudget, webhook configurations and the cert-manager overlay.
 from hpa.manifests._install import (
     DEFAULT_IMAGE,
     DEFAULT_NAMESPACE,
+    HOST_NETWORK_POLICY,
+    LEASE_NAME,
     SERVICE,
     Options,
     install_documents,
@@ -17,6 +19,8 @@ from hpa.manifests._kustomize import kustomize_files, render_yaml
 __all__ = [
     "DEFAULT_IMAGE",
     "DEFAULT_NAMESPACE",
+    "HOST_NETWORK_POLICY",
+    "LEASE_NAME",
     "SERVICE",
     "Options",
     "install_documents",

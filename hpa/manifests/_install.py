@@ -19,6 +19,8 @@ NAME: Final = "hpa"
 LEASE_NAME: Final = "hpa-leader"
 SERVICE: Final = "hpa-webhook"
 CERT_SECRET: Final = webhook.DEFAULT_SECRET_NAME
+#: The policy (and its binding) that refuses hostNetwork in managed namespaces.
+HOST_NETWORK_POLICY: Final = f"{api.GROUP}-host-network"
 
 WEBHOOK_PORT: Final = webhook.DEFAULT_PORT
 METRICS_PORT: Final = 8080
@@ -39,6 +41,11 @@ class Options(msgspec.Struct, frozen=True, kw_only=True):
     #: Label a namespace must carry for hpa's pod webhooks to act on its pods.
     namespace_label: str = api.NAMESPACE_LABEL
     namespace_label_value: str = api.NAMESPACE_LABEL_VALUE
+    #: The leader-election Lease: the Role grants this one, and the Deployment runs with it.
+    lease_name: str = LEASE_NAME
+    #: Admit pods with hostNetwork in managed namespaces: the Deployment runs with
+    #: ``--allow-host-network`` and the policy that refuses hostNetwork is left out.
+    allow_host_network: bool = False
     #: Call the webhook at this base URL instead of through the Service: for hpa running outside
     #: the cluster (its serving certificate must then name the URL's host: ``--webhook-host``).
     webhook_url: str = ""
@@ -115,7 +122,7 @@ def _rbac(options: Options) -> list[Document]:
             ["coordination.k8s.io"],
             ["leases"],
             ["get", "list", "watch", "update", "patch"],
-            resourceNames=[LEASE_NAME],
+            resourceNames=[options.lease_name],
         ),
         _rule([""], ["secrets"], ["create"]),
         _rule([""], ["secrets"], ["get", "update", "patch"], resourceNames=[CERT_SECRET]),
@@ -184,6 +191,8 @@ def _container(options: Options) -> Document:
                 "name": "HPA_NAMESPACE_LABEL",
                 "value": f"{options.namespace_label}={options.namespace_label_value}",
             },
+            {"name": "HPA_LEASE_NAME", "value": options.lease_name},
+            {"name": "HPA_ALLOW_HOST_NETWORK", "value": str(options.allow_host_network).lower()},
         ],
         "ports": [
             {"name": "webhook", "containerPort": WEBHOOK_PORT, "protocol": "TCP"},
@@ -294,6 +303,8 @@ def _policies(options: Options) -> list[Document]:
         if d
     ]
     selector = msgspec.json.decode(msgspec.json.encode(_managed_namespaces(options)))
+    if options.allow_host_network:
+        documents = [d for d in documents if d["metadata"]["name"] != HOST_NETWORK_POLICY]
     for document in documents:
         if document["kind"] == "ValidatingAdmissionPolicyBinding":
             document["spec"]["matchResources"]["namespaceSelector"] = selector

@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from hpa import cli, manifests, webhook
+from hpa.cli import _main
 
 DOCUMENTS = manifests.install_documents()
 KUBECTL = shutil.which("kubectl")
@@ -169,3 +170,57 @@ def test_namespace_label_reaches_webhooks_policies_and_the_process(
         for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]
     }
     assert env["HPA_NAMESPACE_LABEL"] == "team.example.com/ports=yes"
+
+
+def _run_settings(documents: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch) -> Any:
+    """What `hpa run` makes of the Deployment's container: its args and environment."""
+    (deployment,) = (d for d in documents if d["kind"] == "Deployment")
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    for variable in container["env"]:
+        if "value" in variable:
+            monkeypatch.setenv(variable["name"], variable["value"])
+    return _main._parser().parse_args(container["args"])
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        pytest.param(manifests.Options(), id="defaults"),
+        pytest.param(manifests.Options(lease_name="elsewhere"), id="lease-name"),
+        pytest.param(manifests.Options(allow_host_network=True), id="allow-host-network"),
+        pytest.param(
+            manifests.Options(namespace_label="team", namespace_label_value="games"),
+            id="namespace-label",
+        ),
+    ],
+)
+def test_every_option_gives_an_install_where_hpa_run_agrees(
+    options: manifests.Options, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What an option makes `hpa run` do, the rest of the install allows: the Role grants
+    its Lease, the policies leave out hostNetwork when it is allowed, and the webhooks and
+    policies select the namespaces it manages."""
+    documents = manifests.install_documents(options)
+    settings = _run_settings(documents, monkeypatch)
+    (role,) = (d for d in documents if d["kind"] == "Role")
+    lease_rules = [
+        r for r in role["rules"] if "leases" in r["resources"] and "update" in r["verbs"]
+    ]
+    assert [r["resourceNames"] for r in lease_rules] == [[settings.lease_name]]
+    policies = {
+        d["metadata"]["name"] for d in documents if d["kind"] == "ValidatingAdmissionPolicy"
+    }
+    assert (manifests.HOST_NETWORK_POLICY not in policies) == settings.allow_host_network
+    key, _, value = settings.namespace_label.partition("=")
+    selectors = [
+        hook["namespaceSelector"]
+        for d in documents
+        if d["kind"].endswith("WebhookConfiguration")
+        for hook in d["webhooks"]
+        if "namespaceSelector" in hook
+    ] + [
+        d["spec"]["matchResources"]["namespaceSelector"]
+        for d in documents
+        if d["kind"] == "ValidatingAdmissionPolicyBinding"
+    ]
+    assert selectors and all(s["matchLabels"] == {key: value} for s in selectors)
