@@ -10,6 +10,7 @@ from typing import Protocol, TypeVar
 
 import msgspec
 
+from hpa.webhook import _decoding as decoding
 from hpa.webhook import _errors as errors
 from hpa.webhook import _reviews as reviews
 
@@ -32,11 +33,12 @@ def decode_object(raw: msgspec.Raw, type_: type[_T], *, what: str = "object") ->
     """``object`` or ``oldObject`` of a request as ``type_``; None when it is null/absent.
 
     Raises:
-        BadObject: the JSON does not match ``type_``.
+        BadObject: the JSON does not match ``type_`` or cannot be decoded at all (see
+            :func:`decoding.decode_json`).
     """
     if not raw or bytes(raw) == b"null":
         return None
     try:
-        return msgspec.json.decode(raw, type=type_)
+        return decoding.decode_json(raw, type_)
     except msgspec.DecodeError as exc:
         raise errors.BadObject(f"request.{what} is not a valid {type_.__name__}: {exc}") from exc

@@ -106,6 +106,26 @@ async def test_bad_requests_get_a_4xx(
     assert answer.status == status
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(b'{"apiVersion": "admission.k8s.io/v1\xff"}', id="not-utf8"),
+        pytest.param(b'{"request": {"uid": "\xc3"}}', id="truncated-utf8-in-uid"),
+        pytest.param(b'{"x":' * 1000 + b"1" + b"}" * 1000, id="nested-1000-deep"),
+    ],
+)
+async def test_undecodable_bodies_get_400_and_are_counted(
+    client: TestClient[web.Request, web.Application], body: bytes
+) -> None:
+    """Bodies that are not UTF-8, or nested past what the decoder follows, get a counted 400."""
+    before = counter("hpa_admission_malformed_requests_total")
+    answer = await client.post(
+        webhook.PATH_VALIDATE_PODS, data=body, headers={"Content-Type": "application/json"}
+    )
+    assert answer.status == 400, await answer.text()
+    assert counter("hpa_admission_malformed_requests_total") == before + 1
+
+
 async def test_unreadable_object_is_denied_with_code_400(
     client: TestClient[web.Request, web.Application],
 ) -> None:

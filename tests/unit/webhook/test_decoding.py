@@ -4,6 +4,7 @@ import json
 import pathlib
 from typing import Any
 
+import msgspec
 import pytest
 
 from hpa import webhook
@@ -45,13 +46,24 @@ def _without(key: str) -> dict[str, Any]:
     return body
 
 
+def _with_raw(raw: bytes, *, uid: str = "0f1e2d3c", obj: Any = None) -> bytes:
+    """A review with ``raw`` (bytes ``json.dumps`` would never write) in place of ``"RAW"``."""
+    text = json.dumps(support.review_body(obj or {"metadata": {"name": "p"}}, uid=uid)).encode()
+    assert text.count(b'"RAW"') == 1
+    return text.replace(b'"RAW"', raw)
+
+
+#: Deeper than Python's recursion limit (1,000), which bounds msgspec's recursive decoder.
+DEEP = 5000
+
+
 @pytest.mark.parametrize(
     ("body", "expected"),
     [
         pytest.param(b"", "not an AdmissionReview", id="empty"),
         pytest.param(b"{", "not an AdmissionReview", id="truncated-json"),
         pytest.param(b"[]", "not an AdmissionReview", id="array"),
-        pytest.param(b"\xff\xfe", "not an AdmissionReview", id="not-utf8"),
+        pytest.param(b"\xff\xfe", "body is not UTF-8: invalid start byte at byte 0", id="not-utf8"),
         pytest.param(
             json.dumps({**support.review_body({}), "apiVersion": "admission.k8s.io/v1beta1"}),
             "expected apiVersion admission.k8s.io/v1",
@@ -76,6 +88,31 @@ def _without(key: str) -> dict[str, Any]:
             "larger than",
             id="oversize",
         ),
+        pytest.param(
+            _with_raw(b'"\xc3"', uid="RAW"),
+            "body is not UTF-8",
+            id="uid-not-utf8",
+        ),
+        pytest.param(
+            _with_raw(b'"\xff"', obj={"metadata": {"labels": {"app": "RAW"}}}),
+            "body is not UTF-8",
+            id="object-not-utf8",
+        ),
+        pytest.param(
+            _with_raw(b'"\xed\xa0\x80"', obj={"unknown": "RAW"}),
+            "body is not UTF-8",
+            id="surrogate-in-unknown-field",
+        ),
+        pytest.param(
+            _with_raw(b"[" * DEEP + b"]" * DEEP, obj={"spec": {"containers": "RAW"}}),
+            "nested too deeply",
+            id="deep-array",
+        ),
+        pytest.param(
+            _with_raw(b'{"a":' * DEEP + b"1" + b"}" * DEEP, obj={"unknown": "RAW"}),
+            "nested too deeply",
+            id="deep-object",
+        ),
     ],
 )
 def test_malformed_reviews_are_rejected(body: str | bytes, expected: str) -> None:
@@ -85,6 +122,13 @@ def test_malformed_reviews_are_rejected(body: str | bytes, expected: str) -> Non
         webhook.MalformedReview, match=expected.replace("$", r"\$").replace("[", r"\[")
     ):
         webhook.decode_review(raw)
+
+
+def test_deeply_nested_object_is_a_bad_object() -> None:
+    """An object nested past the recursion limit is a BadObject, whatever the stack depth."""
+    raw = msgspec.Raw(b'{"a":' * DEEP + b"1" + b"}" * DEEP)
+    with pytest.raises(webhook.BadObject, match="nested too deeply"):
+        webhook.decode_object(raw, dict)
 
 
 def test_encoded_answer_echoes_uid_and_base64_patch() -> None:
