@@ -1,6 +1,7 @@
 """Argument parsing and dispatch to the subcommands."""
 
 import argparse
+import importlib.metadata
 import sys
 from collections.abc import Sequence
 
@@ -10,6 +11,9 @@ from hpa.cli import _manifests, _run, _sandbox
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hpa", description="HostPort Allocator: hands out host ports like volumes."
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"hpa {importlib.metadata.version('hpa')}"
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _manifests.add_parser(commands)

@@ -112,7 +112,16 @@ def _selector(label: str) -> webhook.LabelSelector:
 def add_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     """Register ``hpa run``."""
     env = os.environ.get
-    parser = commands.add_parser("run", help="run the operator")
+    parser = commands.add_parser(
+        "run",
+        help="run the operator",
+        description="Run hpa as its Deployment does: the admission webhook, the metrics and "
+        "health servers, and the operator (informers, port index, leader election, "
+        "controllers), until SIGTERM or SIGINT.",
+        epilog="Every flag can also be set by an environment variable: HPA_ and the flag's "
+        "name in upper case with _ for - (--webhook-port is HPA_WEBHOOK_PORT, "
+        "--leader-elect is HPA_LEADER_ELECT=true|false). A flag wins over its variable.",
+    )
     parser.add_argument(
         "--kubeconfig",
         default=env("HPA_KUBECONFIG"),

@@ -8,6 +8,7 @@ a cluster. The sandbox maps the webhook Service to the local admission server.
 """
 
 import argparse
+import errno
 import pathlib
 import signal
 from typing import Any
@@ -102,7 +103,15 @@ def _serve(args: argparse.Namespace) -> int:
     async def main() -> None:
         await run(port=args.port, kubeconfig=pathlib.Path(args.kubeconfig), operator=args.operator)
 
-    anyio.run(main)
+    try:
+        anyio.run(main)
+    except OSError as error:
+        if error.errno != errno.EADDRINUSE:
+            raise
+        raise SystemExit(
+            f"hpa sandbox: port {args.port} is in use (another hpa sandbox?); "
+            "choose another with --port"
+        ) from None
     return 0
 
 
