@@ -1,10 +1,13 @@
 """HTTP decoding of AdmissionReviews, apart from any handler (CR ``admission/http.go``).
 
 The body is read with a cap, checked to be UTF-8 JSON, decoded into
-:class:`reviews.AdmissionRequest` and checked for what every answer needs: ``apiVersion``,
-``kind`` and a ``uid`` to echo. A body that fails any of these is a
-:class:`errors.MalformedReview` (HTTP 400): it cannot come from a conforming API server, so there
-is no uid to echo and no user to show a denial to.
+:class:`reviews.AdmissionRequest` and checked for what every answer needs (``apiVersion``,
+``kind`` and a ``uid`` to echo) and for what makes it the review of an object: an operation, a
+resource, and ``object``/``oldObject`` that are JSON objects, present where the operation has
+them (CREATE and UPDATE carry ``object``, UPDATE carries ``oldObject`` too). A body that fails any
+of these is a :class:`errors.MalformedReview` (HTTP 400): it cannot come from a conforming API
+server, so there is no user to show a denial to, and a handler given it could only guess (until
+these checks, the resource webhook allowed a review with no object at all).
 
 msgspec reports two kinds of bad input with other exceptions than ``DecodeError``: invalid UTF-8
 inside a string it decodes (``UnicodeDecodeError``), and nesting deeper than the interpreter's
@@ -59,7 +62,7 @@ def decode_review(body: bytes) -> reviews.AdmissionRequest:
 
     Raises:
         MalformedReview: the body is not UTF-8 JSON, not an ``admission.k8s.io/v1`` AdmissionReview,
-            or has no request or uid.
+            has no request or uid, or is not the review of an object (see the module's doc).
     """
     if len(body) > MAX_BODY_BYTES:
         raise errors.MalformedReview(f"body is larger than {MAX_BODY_BYTES} bytes")
@@ -83,6 +86,36 @@ def decode_review(body: bytes) -> reviews.AdmissionRequest:
         )
     if review.request is None:
         raise errors.MalformedReview("AdmissionReview has no request")
-    if not review.request.uid:
-        raise errors.MalformedReview("AdmissionReview request has no uid")
+    _check_request(review.request)
     return review.request
+
+
+#: What a JSON value is, by its first byte (msgspec keeps a raw value without whitespace).
+_JSON_KINDS: Final = {b"{": "an object", b"[": "an array", b'"': "a string", b"n": "null"}
+
+
+def _json_kind(raw: msgspec.Raw) -> str:
+    first = memoryview(raw)[:1].tobytes()
+    return _JSON_KINDS.get(first, "a boolean" if first in (b"t", b"f") else "a number")
+
+
+def _check_request(request: reviews.AdmissionRequest) -> None:
+    """``request`` has a uid to echo and is the review of an object, as API servers send it."""
+    if not request.uid:
+        raise errors.MalformedReview("AdmissionReview request has no uid")
+    if not request.operation:
+        raise errors.MalformedReview("request.operation is required")
+    if not request.resource.resource:
+        raise errors.MalformedReview("request.resource is required")
+    present = {}
+    for field, raw in (("object", request.object), ("oldObject", request.old_object)):
+        kind = _json_kind(raw)
+        if kind not in ("an object", "null"):
+            raise errors.MalformedReview(
+                f"request.{field} must be a JSON object or null, got {kind}"
+            )
+        present[field] = kind == "an object"
+    if request.operation in (reviews.CREATE, reviews.UPDATE) and not present["object"]:
+        raise errors.MalformedReview(f"request.object is required on {request.operation}")
+    if request.operation == reviews.UPDATE and not present["oldObject"]:
+        raise errors.MalformedReview("request.oldObject is required on UPDATE")

@@ -11,7 +11,7 @@ import structlog
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from hpa import observability, webhook
+from hpa import api, observability, webhook
 from tests.unit.webhook import support
 
 ClientFactory = Callable[[web.Application], Awaitable[TestClient[web.Request, web.Application]]]
@@ -122,6 +122,32 @@ async def test_undecodable_bodies_get_400_and_are_counted(
     answer = await client.post(
         webhook.PATH_VALIDATE_PODS, data=body, headers={"Content-Type": "application/json"}
     )
+    assert answer.status == 400, await answer.text()
+    assert counter("hpa_admission_malformed_requests_total") == before + 1
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [
+        pytest.param({"uid": "u"}, id="no-object-no-operation"),
+        pytest.param(
+            {
+                "uid": "u",
+                "operation": "CREATE",
+                "resource": {"group": api.GROUP, "version": "v1alpha1", "resource": "hostports"},
+                "object": "port-9000",
+            },
+            id="string-object",
+        ),
+    ],
+)
+async def test_resource_webhook_refuses_reviews_of_no_object(
+    client: TestClient[web.Request, web.Application], request_: dict[str, Any]
+) -> None:
+    """A review without an object to judge is malformed (a counted 400), not allowed."""
+    before = counter("hpa_admission_malformed_requests_total")
+    review = {"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": request_}
+    answer = await client.post(webhook.PATH_VALIDATE_RESOURCES, json=review)
     assert answer.status == 400, await answer.text()
     assert counter("hpa_admission_malformed_requests_total") == before + 1
 

@@ -46,6 +46,18 @@ def _without(key: str) -> dict[str, Any]:
     return body
 
 
+def _without_field(key: str) -> dict[str, Any]:
+    body = support.review_body({})
+    del body["request"][key]
+    return body
+
+
+def _with_field(key: str, value: Any) -> dict[str, Any]:
+    body = support.review_body({})
+    body["request"][key] = value
+    return body
+
+
 def _with_raw(raw: bytes, *, uid: str = "0f1e2d3c", obj: Any = None) -> bytes:
     """A review with ``raw`` (bytes ``json.dumps`` would never write) in place of ``"RAW"``."""
     text = json.dumps(support.review_body(obj or {"metadata": {"name": "p"}}, uid=uid)).encode()
@@ -89,6 +101,32 @@ DEEP = 5000
             id="oversize",
         ),
         pytest.param(
+            json.dumps(_without_field("operation")), "request.operation is required", id="no-op"
+        ),
+        pytest.param(
+            json.dumps(_without_field("resource")), "request.resource is required", id="no-resource"
+        ),
+        pytest.param(
+            json.dumps(_with_field("object", "a string")),
+            "request.object must be a JSON object or null, got a string",
+            id="object-a-string",
+        ),
+        pytest.param(
+            json.dumps(support.review_body({}, operation="UPDATE", old=[1])),
+            "request.oldObject must be a JSON object or null, got an array",
+            id="old-object-an-array",
+        ),
+        pytest.param(
+            json.dumps(support.review_body(None)),
+            "request.object is required on CREATE",
+            id="create-without-object",
+        ),
+        pytest.param(
+            json.dumps(support.review_body({}, operation="UPDATE")),
+            "request.oldObject is required on UPDATE",
+            id="update-without-old-object",
+        ),
+        pytest.param(
             _with_raw(b'"\xc3"', uid="RAW"),
             "body is not UTF-8",
             id="uid-not-utf8",
@@ -122,6 +160,21 @@ def test_malformed_reviews_are_rejected(body: str | bytes, expected: str) -> Non
         webhook.MalformedReview, match=expected.replace("$", r"\$").replace("[", r"\[")
     ):
         webhook.decode_review(raw)
+
+
+@pytest.mark.parametrize(
+    ("operation", "obj", "old"),
+    [
+        pytest.param("DELETE", None, {"metadata": {"name": "p"}}, id="delete"),
+        pytest.param("DELETE", None, None, id="delete-from-an-old-api-server"),
+        pytest.param("CONNECT", {"kind": "PodExecOptions"}, None, id="connect"),
+        pytest.param("UPDATE", {}, {}, id="update"),
+    ],
+)
+def test_reviews_of_an_object_are_accepted(operation: str, obj: Any, old: Any) -> None:
+    """Each operation's review as an API server sends it decodes."""
+    body = support.review_body(obj, operation=operation, old=old)
+    assert webhook.decode_review(json.dumps(body).encode()).operation == operation
 
 
 def test_deeply_nested_object_is_a_bad_object() -> None:

@@ -3,6 +3,7 @@
 import copy
 from typing import Any
 
+import msgspec
 import pytest
 
 from hpa import api, webhook
@@ -186,6 +187,10 @@ async def test_old_raw_host_port_survives_namespace_labelling(
 async def test_update_without_old_object_is_bad_request(
     cluster: support.FakeCluster, pod: dict[str, Any]
 ) -> None:
-    """An UPDATE review without oldObject cannot be judged: BadObject."""
+    """An UPDATE request without oldObject cannot be judged: BadObject.
+
+    (decode_review refuses such a review; a handler holds its contract on its own.)"""
+    request = support.make_request(pod, operation="UPDATE", old=pod)
+    request = msgspec.structs.replace(request, old_object=msgspec.Raw(b"null"))
     with pytest.raises(webhook.BadObject, match="oldObject is missing"):
-        await validator(cluster)(support.make_request(pod, operation="UPDATE"))
+        await validator(cluster)(request)
