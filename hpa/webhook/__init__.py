@@ -47,7 +47,15 @@ from hpa.webhook._readers import (
     QuotaReader,
 )
 from hpa.webhook._resources import ResourceValidator
-from hpa.webhook._responses import Problem, allowed, denied, denied_for, encode_review, patched
+from hpa.webhook._responses import (
+    MAX_MESSAGE_LENGTH,
+    Problem,
+    allowed,
+    denied,
+    denied_for,
+    encode_review,
+    patched,
+)
 from hpa.webhook._reviews import AdmissionRequest, AdmissionResponse
 from hpa.webhook._secretstore import DEFAULT_SECRET_NAME, SecretCertStore
 from hpa.webhook._selectors import DEFAULT_NAMESPACE_SELECTOR, LabelSelector, Requirement
@@ -60,6 +68,7 @@ __all__ = [
     "DEFAULT_PORT",
     "DEFAULT_SECRET_NAME",
     "MAX_BODY_BYTES",
+    "MAX_MESSAGE_LENGTH",
     "MUTATING_NAME",
     "PATH_MUTATE_PODS",
     "PATH_VALIDATE_PODS",

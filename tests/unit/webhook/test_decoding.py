@@ -216,6 +216,36 @@ def test_denial_carries_code_message_and_causes() -> None:
     assert [c["field"] for c in status["details"]["causes"]] == ["spec.a", "spec.b"]
 
 
+def _problems(count: int, *, size: int = 50) -> list[webhook.Problem]:
+    return [webhook.Problem(field=f"f{i}", message="x" * size) for i in range(count)]
+
+
+@pytest.mark.parametrize(
+    ("problems", "ending", "shown"),
+    [
+        pytest.param(_problems(3), "; f2: " + "x" * 50, 3, id="all-fit"),
+        pytest.param(_problems(1, size=5000), "xxx…", 1, id="one-too-long-is-cut"),
+        pytest.param(
+            _problems(1, size=5000) + _problems(1), "x…; and 1 more problem", 1, id="first-cut"
+        ),
+        # 10 problems of 54 characters take 558 with their separators, the 11th ~950 more.
+        pytest.param(
+            _problems(10) + _problems(1, size=950), "; and 1 more problem", 10, id="one-more"
+        ),
+        # 17 take 950, and "; and 9,983 more problems" 25: 975; an 18th would make 1,031.
+        pytest.param(_problems(10_000), "; and 9,983 more problems", 17, id="many-more"),
+    ],
+)
+def test_denial_message_is_capped(problems: list[webhook.Problem], ending: str, shown: int) -> None:
+    """Problems past the cap are counted, not listed, in the message and in the causes."""
+    response = webhook.denied_for(problems)
+    assert response.status is not None and response.status.details is not None
+    assert len(response.status.message) <= webhook.MAX_MESSAGE_LENGTH
+    assert response.status.message.endswith(ending), response.status.message[-60:]
+    assert len(response.status.details.causes) == shown
+    assert all(len(c.message) <= webhook.MAX_MESSAGE_LENGTH for c in response.status.details.causes)
+
+
 @pytest.mark.parametrize(
     ("token", "escaped"),
     [

@@ -194,3 +194,23 @@ async def test_update_without_old_object_is_bad_request(
     request = msgspec.structs.replace(request, old_object=msgspec.Raw(b"null"))
     with pytest.raises(webhook.BadObject, match="oldObject is missing"):
         await validator(cluster)(request)
+
+
+async def test_denial_of_a_pod_with_10000_ports_stays_readable(
+    cluster: support.FakeCluster, pod: dict[str, Any]
+) -> None:
+    """10,000 raw host ports are denied in one short message that counts what it leaves out."""
+    del pod["metadata"]["annotations"]
+    container = pod["spec"]["containers"][0]
+    container["ports"] = [{"containerPort": p, "hostPort": p} for p in range(1, 10_001)]
+    response = await validator(cluster)(support.make_request(pod))
+    text = message(response)
+    assert len(text) <= webhook.MAX_MESSAGE_LENGTH
+    assert text.startswith(
+        "spec.containers[0].ports[0].hostPort: 1 is not given by a HostPortClaim"
+    )
+    shown = text.count("is not given by a HostPortClaim")
+    assert text.endswith(f"; and {10_000 - shown:,} more problems"), text[-80:]
+    assert response.status is not None and response.status.details is not None
+    assert len(response.status.details.causes) == shown
+    assert len(webhook.encode_review("u", response)) < 8 * 1024
