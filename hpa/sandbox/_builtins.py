@@ -162,7 +162,11 @@ def default_pod(pod: JSON) -> None:
         if isinstance(container, dict):
             container.setdefault("imagePullPolicy", "IfNotPresent")
             container.setdefault("terminationMessagePath", "/dev/termination-log")
-            for port in container.get("ports") or ():
-                if isinstance(port, dict):
-                    port.setdefault("protocol", "TCP")
+    for container in [*(spec.get("containers") or ()), *(spec.get("initContainers") or ())]:
+        for port in (container.get("ports") or ()) if isinstance(container, dict) else ():
+            if isinstance(port, dict):
+                port.setdefault("protocol", "TCP")
+                # As kube-apiserver defaults it: on the host's network, a port is a host port.
+                if spec.get("hostNetwork") is True and not port.get("hostPort"):
+                    port["hostPort"] = port.get("containerPort")
     pod["status"] = {"phase": "Pending", "qosClass": "BestEffort"}

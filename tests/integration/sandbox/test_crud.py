@@ -235,3 +235,13 @@ async def test_delete_collection_with_a_label_selector(api: Api) -> None:
     assert answer.status == 200
     listed = await api.get(CLAIMS)
     assert [item["metadata"]["name"] for item in listed.body["items"]] == ["b"]
+
+
+async def test_pod_on_the_host_network_gets_its_ports_as_host_ports(api: Api) -> None:
+    """Defaulting, as kube-apiserver's: with hostNetwork, each port's hostPort is its
+    containerPort (found when the real API server refused such a pod twice)."""
+    body = pod("on-host")
+    body["spec"]["hostNetwork"] = True
+    created = await api.post(PODS, body)
+    assert created.status == 201
+    assert created.body["spec"]["containers"][0]["ports"][0]["hostPort"] == 80
