@@ -6,7 +6,9 @@ finds the configuration (kubeconfig or the in-cluster service account) and authe
 its ``call_api`` sends the request. It is called with ``raise_for_status=False`` so that kr8s
 never rebuilds its shared HTTP client on a 401/403 (which would kill every open watch); status
 codes are mapped to typed errors by the client, and transport failures become
-:class:`~hpa.kube.Retryable` here, chained with ``from``.
+:class:`~hpa.kube.Retryable` here, chained with ``from``. Credentials are kept fresh by
+:class:`~hpa.kube._credentials.Credentials`: a request refused with 401 is sent once more with
+credentials loaded again.
 """
 
 import contextlib
@@ -20,7 +22,7 @@ import kr8s.asyncio
 import msgspec
 import structlog
 
-from hpa.kube import _errors
+from hpa.kube import _credentials, _errors
 
 logger = structlog.get_logger(__name__)
 
@@ -131,13 +133,17 @@ def _raise_keepalive_limit(session: httpx.AsyncClient) -> None:
 class Kr8sTransport:
     """The transport to a real API server, through kr8s."""
 
-    def __init__(self, api: Any) -> None:
+    def __init__(self, api: Any, *, credentials_max_age: float = 60.0) -> None:
         self._api = api
+        self._credentials = _credentials.Credentials(api.auth, max_age=credentials_max_age)
         _keep_idle_connections(api)
 
     @classmethod
-    async def connect(cls, *, kubeconfig: str | None = None) -> "Kr8sTransport":
-        """Configuration from ``kubeconfig``, or $KUBECONFIG/~/.kube/config, or in-cluster.
+    async def connect(
+        cls, *, kubeconfig: str | None = None, credentials_max_age: float = 60.0
+    ) -> "Kr8sTransport":
+        """Configuration from ``kubeconfig``, or $KUBECONFIG/~/.kube/config, or in-cluster;
+        credentials are loaded again when ``credentials_max_age`` seconds old, and after a 401.
 
         Raises:
             Retryable: the API server could not be reached.
@@ -150,7 +156,7 @@ class Kr8sTransport:
                 api = await kr8s.asyncio.api(kubeconfig=kubeconfig)
         except (httpx.HTTPError, kr8s.ServerError, OSError) as error:
             raise _errors.Retryable("cannot reach the API server") from error
-        return cls(api)
+        return cls(api, credentials_max_age=credentials_max_age)
 
     async def aclose(self) -> None:
         """Close the HTTP connections (kr8s opens them again if the transport is reused)."""
@@ -163,7 +169,7 @@ class Kr8sTransport:
         """The namespace of the configuration (service account or kubeconfig context)."""
         return str(self._api.namespace)
 
-    def _kwargs(self, request: Request) -> dict[str, Any]:
+    def _kwargs(self, request: Request, token: str | None) -> dict[str, Any]:
         # kr8s joins base, version and url with "/"; split off the last segment so that the
         # path comes out exactly as given, without a trailing slash.
         base, _, last = request.path.rpartition("/")
@@ -175,30 +181,47 @@ class Kr8sTransport:
             "raise_for_status": False,
             "params": dict(request.params),
             "timeout": httpx.Timeout(request.timeout, connect=min(request.timeout, 10.0)),
+            "headers": _credentials.authorization(token),
         }
         if request.body is not None:
             kwargs["content"] = request.body
-            kwargs["headers"] = {"content-type": request.content_type}
+            kwargs["headers"]["content-type"] = request.content_type
         return kwargs
 
     async def request(self, request: Request) -> Response:
-        try:
-            async with self._api.call_api(**self._kwargs(request)) as response:
-                body = response.content
-                return Response(
-                    status=response.status_code,
-                    body=body,
-                    retry_after=response.headers.get("retry-after"),
-                )
-        except (httpx.TransportError, kr8s.APITimeoutError) as error:
-            raise _errors.Retryable(
-                "request to the API server failed", reason=type(error).__name__
-            ) from error
+        for attempt in (1, 2):
+            sent = await self._credentials.current()
+            try:
+                async with self._api.call_api(**self._kwargs(request, sent)) as response:
+                    if response.status_code == 401 and attempt == 1:
+                        await self._credentials.reload(seen=sent)
+                        continue
+                    return Response(
+                        status=response.status_code,
+                        body=response.content,
+                        retry_after=response.headers.get("retry-after"),
+                    )
+            except (httpx.TransportError, kr8s.APITimeoutError) as error:
+                raise _errors.Retryable(
+                    "request to the API server failed", reason=type(error).__name__
+                ) from error
+        raise AssertionError("unreachable: the second attempt returns")
 
     @contextlib.asynccontextmanager
     async def stream(self, request: Request) -> AsyncIterator[Stream]:
         try:
-            async with self._api.call_api(stream=True, **self._kwargs(request)) as response:
+            sent = await self._credentials.current()
+            async with self._open(request, sent) as response:
+                if response.status_code != 401:
+                    yield _Kr8sStream(response)
+                    return
+            await self._credentials.reload(seen=sent)
+            async with self._open(request, await self._credentials.current()) as response:
                 yield _Kr8sStream(response)
         except (httpx.TransportError, kr8s.APITimeoutError) as error:
             raise _errors.Retryable("watch request failed", reason=type(error).__name__) from error
+
+    @contextlib.asynccontextmanager
+    async def _open(self, request: Request, token: str | None) -> AsyncIterator[httpx.Response]:
+        async with self._api.call_api(stream=True, **self._kwargs(request, token)) as response:
+            yield response
