@@ -3,7 +3,8 @@
 Reviews are decoded (``_decoding``), handed to a handler (``_handling`` contract: pod mutation,
 pod validation, custom resource validation) that reads cluster state through narrow Protocols
 (``_readers``), and answered with builders (``_responses``). :class:`AdmissionServer` serves
-them over HTTPS; :class:`MetricsServer` and :class:`HealthServer` serve /metrics and probes.
+them over HTTPS; :class:`MetricsServer` and :class:`HealthServer` serve /metrics and probes;
+all three hold clients to :class:`Limits` (a cap on connections, timeouts for stalled clients).
 Its certificate comes from :class:`CertProvisioner` (own CA, shared Secret, rotation) or
 :class:`CertDirectory` (files from cert-manager), loaded into :class:`ServingTLS` live.
 """
@@ -20,6 +21,7 @@ from hpa.webhook._admission import (
 from hpa.webhook._certfiles import CertDirectory
 from hpa.webhook._certificates import KeyPair, new_ca, new_serving
 from hpa.webhook._configurations import MUTATING_NAME, VALIDATING_NAME, webhook_configurations
+from hpa.webhook._connections import Limits
 from hpa.webhook._decoding import MAX_BODY_BYTES, decode_review
 from hpa.webhook._errors import BadObject, MalformedReview, WebhookError
 from hpa.webhook._exposition import MetricsServer
@@ -92,6 +94,7 @@ __all__ = [
     "HealthServer",
     "KeyPair",
     "LabelSelector",
+    "Limits",
     "MalformedReview",
     "MetricsServer",
     "NamespaceReader",

@@ -1,9 +1,10 @@
 """The HTTPS admission server: routes reviews to handlers and answers every request well-formed.
 
 A body that is not an AdmissionReview v1 gets a 4xx with a plain-text reason (400 malformed,
-413 too large, 415 not JSON, 404/405 from the router); everything else gets HTTP 200 and an
-AdmissionReview echoing the request's uid — a denial when the handler denies, cannot read the
-object (code 400) or fails (code 500, logged once here). No request gets an HTTP 500.
+408 not sent within the body timeout, 413 too large, 415 not JSON, 404/405 from the router);
+everything else gets HTTP 200 and an AdmissionReview echoing the request's uid — a denial when
+the handler denies, cannot read the object (code 400) or fails (code 500, logged once here). No
+request gets an HTTP 500.
 """
 
 import ssl
@@ -17,6 +18,7 @@ import structlog
 from aiohttp import web
 
 from hpa import api
+from hpa.webhook import _connections as connections
 from hpa.webhook import _decoding as decoding
 from hpa.webhook import _errors as errors
 from hpa.webhook import _handling as handling
@@ -64,6 +66,7 @@ class AdmissionServer:
         host: str = "0.0.0.0",
         port: int = DEFAULT_PORT,
         shutdown_timeout: float = 30.0,
+        limits: connections.Limits = connections.DEFAULT_LIMITS,
     ) -> None:
         """Args:
         handlers: URL path → handler, e.g. ``{PATH_MUTATE_PODS: PodMutator(...)}``.
@@ -72,19 +75,22 @@ class AdmissionServer:
         host: the address to bind.
         port: the port to bind; 0 picks a free one.
         shutdown_timeout: how long in-flight reviews may take once the server is stopped.
+        limits: the cap on connections, and how long a client may take over the handshake,
+            the headers, the body and between requests.
         """
         self._handlers = dict(handlers)
         self._ssl_context = ssl_context
         self._host = host
         self._port = port
         self._shutdown_timeout = shutdown_timeout
+        self._limits = limits
 
     def app(self) -> web.Application:
         """The aiohttp application (also what tests drive with aiohttp's test client)."""
         # aiohttp refuses larger bodies with 413 while reading, chunked or not.
         app = web.Application(client_max_size=decoding.MAX_BODY_BYTES)
         for path, handler in self._handlers.items():
-            app.router.add_post(path, _endpoint(handler))
+            app.router.add_post(path, _endpoint(handler, body_timeout=self._limits.body_timeout))
         return app
 
     async def run(
@@ -98,16 +104,26 @@ class AdmissionServer:
             port=self._port,
             ssl_context=self._ssl_context,
             shutdown_timeout=self._shutdown_timeout,
+            limits=self._limits,
             task_status=task_status,
         )
 
 
-def _endpoint(handler: handling.Handler) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+def _endpoint(
+    handler: handling.Handler, *, body_timeout: float
+) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     async def endpoint(request: web.Request) -> web.StreamResponse:
         if request.content_type != decoding.CONTENT_TYPE:
             metrics.MALFORMED.inc()
             return web.Response(status=415, text=f"Content-Type must be {decoding.CONTENT_TYPE}\n")
-        body = await request.read()
+        try:
+            with anyio.fail_after(body_timeout):
+                body = await request.read()
+        except TimeoutError:
+            metrics.MALFORMED.inc()
+            log.info("request body timed out", path=request.path, timeout=body_timeout)
+            text = f"the body was not received within {body_timeout:g} s\n"
+            return web.Response(status=408, text=text, headers={"Connection": "close"})
         try:
             review = decoding.decode_review(body)
         except errors.MalformedReview as exc:

@@ -1,8 +1,12 @@
 """Fakes and builders for the webhook tests: an in-memory cluster and review requests."""
 
+import asyncio
+import contextlib
 import copy
+import datetime as dt
 import json
-from collections.abc import Iterable, Mapping
+import ssl
+from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import Any
 
 import msgspec
@@ -178,3 +182,57 @@ def json_patch(response: webhook.AdmissionResponse) -> list[dict[str, Any]]:
     assert response.patch is not None
     operations: list[dict[str, Any]] = json.loads(response.patch)
     return operations
+
+
+def serving_tls() -> tuple[webhook.ServingTLS, ssl.SSLContext]:
+    """A server TLS context holding a certificate for 127.0.0.1, and a client context that
+    trusts it."""
+    now = dt.datetime.now(dt.UTC)
+    ca = webhook.new_ca(now=now, lifetime=dt.timedelta(days=1))
+    pair = webhook.new_serving(
+        ca=ca,
+        dns_names=["hpa-webhook.hpa.svc"],
+        ip_addresses=["127.0.0.1"],
+        now=now,
+        lifetime=dt.timedelta(hours=1),
+    )
+    tls = webhook.ServingTLS()
+    tls.load(pair)
+    return tls, ssl.create_default_context(cadata=ca.cert_pem.decode())
+
+
+def admission_server(
+    cluster: FakeCluster, *, ssl_context: ssl.SSLContext | None, **options: Any
+) -> webhook.AdmissionServer:
+    """hpa's three handlers over ``cluster``, served on a free port of 127.0.0.1."""
+    handlers = webhook.handlers(claims=cluster, namespaces=cluster, classes=cluster)
+    return webhook.AdmissionServer(
+        handlers=handlers, ssl_context=ssl_context, host="127.0.0.1", port=0, **options
+    )
+
+
+class _Started:
+    """The ``task_status`` of a server run as a plain asyncio task."""
+
+    def __init__(self) -> None:
+        self.port: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+    def started(self, value: int) -> None:
+        self.port.set_result(value)
+
+
+@contextlib.asynccontextmanager
+async def running(server: webhook.AdmissionServer) -> AsyncIterator[int]:
+    """``server`` running inside the block; yields its port.
+
+    It runs as an asyncio task rather than in a task group, so that pytest fixtures, whose
+    set-up and tear-down run in different tasks, can hold it open.
+    """
+    status = _Started()
+    task = asyncio.get_running_loop().create_task(server.run(task_status=status))  # type: ignore[arg-type]
+    try:
+        await asyncio.wait([status.port, task], return_when=asyncio.FIRST_COMPLETED)
+        yield status.port.result()
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
