@@ -55,6 +55,10 @@ RETENTION_DELETE: Final = "Delete"
 #: Labels of a per-pod claim: its StatefulSet's name and its pod's ordinal.
 STATEFULSET_LABEL: Final = f"{GROUP}/statefulset"
 ORDINAL_LABEL: Final = f"{GROUP}/ordinal"
+#: Annotation of a per-pod claim made by hpa's admission webhook, which binds it in the same
+#: request: the claim controller leaves such a claim alone for a moment, so that the two do not
+#: both allocate a port for it (one of them then released again).
+PROVISIONED_ANNOTATION: Final = f"{GROUP}/provisioned-at-admission"
 
 #: ResourceQuota key of Kubernetes' own object-count quota on claims.
 COUNT_QUOTA_KEY: Final = f"count/{PLURAL_CLAIM}.{GROUP}"

@@ -49,6 +49,24 @@ REASON_PORT_TAKEN: Final = "PortTaken"
 REASON_PORT_OUTSIDE_POOLS: Final = "PortOutsidePools"
 REASON_PORTS_COOLING: Final = "PortsCooling"
 REASON_HOSTPORT_NOT_OURS: Final = "HostPortNotOurs"
+#: How long a claim made at pod admission is left to the webhook that binds it in the same
+#: request (milliseconds, normally); should that bind fail, the controller binds it after.
+ADMISSION_GRACE: Final = 5.0
+
+
+def _left_to_admission(claim: api.HostPortClaim) -> float:
+    """Seconds the claim controller should still leave ``claim`` to the admission webhook: it
+    binds the claim (spec, then status, then the Event) while the controller would see it
+    half bound."""
+    created = claim.metadata.creation_timestamp
+    if (
+        api.PROVISIONED_ANNOTATION not in claim.metadata.annotations
+        or created is None
+        or claim.status.phase == api.PHASE_BOUND
+    ):
+        return 0.0
+    age = (api.now() - created).total_seconds()
+    return min(ADMISSION_GRACE, max(0.0, ADMISSION_GRACE - age))
 
 
 class ClaimReconciler:
@@ -64,6 +82,8 @@ class ClaimReconciler:
             return _reconciling.Result()
         if claim.metadata.deletion_timestamp is not None:
             return await self._finalize(claim)
+        if (wait := _left_to_admission(claim)) > 0:
+            return _reconciling.Result(requeue_after=wait)
         if claim.spec.host_port_name:
             return await self._confirm_named(claim)
         await self.bind(claim)

@@ -135,6 +135,7 @@ class ClaimProvisioner:
                 name=name,
                 namespace=namespace,
                 labels=labels,
+                annotations={api.PROVISIONED_ANNOTATION: "true"},
                 owner_references=owner_references,
             ),
             spec=api.HostPortClaimSpec(host_port_class_name=class_name),

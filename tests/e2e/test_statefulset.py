@@ -36,6 +36,23 @@ def _claims(cluster: Cluster, namespace: str) -> dict[str, str]:
     }
 
 
+def _event_reasons(
+    cluster: Cluster, namespace: str, kind: str, names: set[str] | None = None
+) -> list[str]:
+    """The reasons of the Events about objects of ``kind`` (named one of ``names``)."""
+    listed = cluster.kubectl(
+        "get",
+        "events",
+        "-n",
+        namespace,
+        f"--field-selector=involvedObject.kind={kind}",
+        "-o",
+        "json",
+    ).stdout
+    items = json.loads(listed)["items"]
+    return [e["reason"] for e in items if names is None or e["involvedObject"]["name"] in names]
+
+
 def _host_port(cluster: Cluster, namespace: str, pod: str) -> str:
     return cluster.jsonpath(
         "pod", pod, "-n", namespace, path="{.spec.containers[0].ports[0].hostPort}"
@@ -70,6 +87,11 @@ def test_readme_statefulset_gets_a_port_per_pod_and_releases_them(
             within=90,
         )
         assert sorted(claims.values()) == [str(start + i) for i in range(3)]
+        # Bound once each, by the webhook alone: no port was allocated twice and given back.
+        bound = _event_reasons(cluster, namespace, "HostPortClaim")
+        assert sorted(bound) == ["Bound"] * 3
+        ports = {f"port-{start + i}" for i in range(3)}
+        assert "Released" not in _event_reasons(cluster, "default", "HostPort", ports)
         for i in range(3):
             eventually(
                 lambda i=i: _host_port(cluster, namespace, f"game-{i}") == claims[f"game-{i}-udp"]

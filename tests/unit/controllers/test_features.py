@@ -1,10 +1,12 @@
 """Pure parts of issue 7's controllers: release timing and StatefulSet ordinals."""
 
 import datetime as dt
+from typing import Any
 
 import pytest
 
-from hpa.controllers import _releasing, _templates
+from hpa import api
+from hpa.controllers import _claims, _releasing, _templates
 
 
 def test_released_at_is_never_earlier_than_now() -> None:
@@ -29,3 +31,37 @@ def test_released_at_is_never_earlier_than_now() -> None:
 def test_ordinal_of_statefulset_pods(pod: str, statefulset: str, ordinal: int | None) -> None:
     """The ordinal is the number after ``<statefulset>-``; anything else has none."""
     assert _templates.ordinal_of(pod, statefulset) == ordinal
+
+
+def _claim(*, annotated: bool, age: float, phase: str = "") -> api.HostPortClaim:
+    created = api.now() - dt.timedelta(seconds=age)
+    annotations = {api.PROVISIONED_ANNOTATION: "true"} if annotated else {}
+    return api.HostPortClaim(
+        metadata=api.ObjectMeta(
+            name="web-0-udp",
+            namespace="default",
+            annotations=annotations,
+            creation_timestamp=created,
+        ),
+        spec=api.HostPortClaimSpec(host_port_class_name="sample"),
+        status=api.HostPortClaimStatus(phase=phase, port=9000 if phase else 0),
+    )
+
+
+@pytest.mark.parametrize(
+    ("claim", "waits"),
+    [
+        pytest.param({"annotated": True, "age": 0}, True, id="just-made-at-admission"),
+        pytest.param({"annotated": True, "age": 60}, False, id="admission-gave-up"),
+        pytest.param(
+            {"annotated": True, "age": 0, "phase": api.PHASE_BOUND}, False, id="bound-already"
+        ),
+        pytest.param({"annotated": False, "age": 0}, False, id="made-by-a-user"),
+    ],
+)
+def test_claim_controller_leaves_fresh_admission_claims_to_the_webhook(
+    claim: dict[str, Any], waits: bool
+) -> None:
+    """A claim the webhook made and is binding is left to it for a few seconds, no longer."""
+    left = _claims._left_to_admission(_claim(**claim))
+    assert (left > 0) == waits and left <= _claims.ADMISSION_GRACE
