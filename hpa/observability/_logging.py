@@ -2,6 +2,13 @@
 
 Messages are constants and the variable parts are key-value pairs; context (the object a line
 is about) is bound once at each entry point with ``structlog.contextvars``.
+
+The standard library's loggers write through the same processors and renderer (structlog's
+``ProcessorFormatter`` on the root logger's one handler): aiohttp (``aiohttp.server`` logs a
+request it could not handle, with its traceback), asyncio (an error on a transport) and any
+other library log lines shaped like hpa's, with a ``logger`` key. In JSON, a traceback is then
+the ``exception`` string of one line instead of a dozen lines a log collector takes for as many
+entries, none of them JSON.
 """
 
 import logging
@@ -11,7 +18,7 @@ import structlog
 
 
 def configure_logging(*, level: str = "info", json: bool | None = None) -> None:
-    """Configure structlog and the standard library's root logger.
+    """Configure structlog and the standard library's root logger, which renders the same way.
 
     Args:
         level: the lowest level written (debug, info, warning, error).
@@ -23,11 +30,14 @@ def configure_logging(*, level: str = "info", json: bool | None = None) -> None:
         structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer()
     )
     numeric = logging.getLevelNamesMapping()[level.upper()]
+    shared: list[structlog.typing.Processor] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
     structlog.configure(
         processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            *shared,
             structlog.processors.StackInfoRenderer(),
             structlog.processors.format_exc_info,
             renderer,
@@ -36,6 +46,17 @@ def configure_logging(*, level: str = "info", json: bool | None = None) -> None:
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=True,
     )
-    logging.basicConfig(level=numeric, stream=sys.stderr, format="%(name)s %(message)s")
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[*shared, structlog.stdlib.add_logger_name],
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            structlog.processors.StackInfoRenderer(),
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
+    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(formatter)
+    logging.basicConfig(level=numeric, handlers=[handler], force=True)
     # httpx logs every request at INFO; hpa's own lines say what matters.
     logging.getLogger("httpx").setLevel(max(logging.WARNING, numeric))

@@ -124,6 +124,15 @@ def _endpoint(
             log.info("request body timed out", path=request.path, timeout=body_timeout)
             text = f"the body was not received within {body_timeout:g} s\n"
             return web.Response(status=408, text=text, headers={"Connection": "close"})
+        except web.RequestPayloadError as exc:  # e.g. a chunk size that is no number
+            metrics.MALFORMED.inc()
+            return web.Response(status=400, text=f"the body is not valid HTTP: {exc}\n")
+        except ConnectionError:
+            # The client went away (an API server that gave up, a dropped connection). Handled
+            # here, aiohttp would log it as a failed request with its traceback. The answer
+            # reaches no one: aiohttp drops it quietly.
+            log.info("client left before sending the body", path=request.path)
+            return web.Response(status=400, text="the connection was lost\n")
         try:
             review = decoding.decode_review(body)
         except errors.MalformedReview as exc:
