@@ -43,6 +43,7 @@ logger = structlog.get_logger(__name__)
 BOUND: Final = "Bound"
 REASON_BOUND: Final = "Bound"
 REASON_CLASS_NOT_FOUND: Final = "ClassNotFound"
+REASON_CLASS_DELETING: Final = "ClassDeleting"
 REASON_CLASS_FULL: Final = "ClassFull"
 REASON_IN_USE: Final = "InUse"
 REASON_PORT_TAKEN: Final = "PortTaken"
@@ -153,13 +154,21 @@ class ClaimReconciler:
     async def _allocate_and_bind(self, claim: api.HostPortClaim) -> api.HostPortClaim | str:
         class_name = claim.spec.host_port_class_name
         cls = self._ctx.caches.class_informer.store.get(class_name)
-        if cls is None or cls.metadata.deletion_timestamp is not None:
+        if cls is None:
             _metrics.ALLOCATION_FAILURES.labels(REASON_CLASS_NOT_FOUND).inc()
             return await self._pending(
                 claim,
                 REASON_CLASS_NOT_FOUND,
                 f"HostPortClass {class_name!r} does not exist; create it or fix "
                 "spec.hostPortClassName",
+            )
+        if cls.metadata.deletion_timestamp is not None:
+            _metrics.ALLOCATION_FAILURES.labels(REASON_CLASS_DELETING).inc()
+            return await self._pending(
+                claim,
+                REASON_CLASS_DELETING,
+                f"HostPortClass {class_name!r} is being deleted and takes no new claim; "
+                "name another class, or wait until it is gone and create it again",
             )
         if claim.spec.port is not None:
             return await self._bind_static(claim, claim.spec.port)

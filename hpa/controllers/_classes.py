@@ -14,7 +14,7 @@ from typing import Any, Final
 
 import msgspec
 
-from hpa import api, kube
+from hpa import api, index, kube
 from hpa.controllers import _context, _metrics, _reconciling
 
 READY: Final = "Ready"
@@ -44,51 +44,44 @@ class ClassReconciler:
                     _metrics.PORTS.remove(key, state)
             return _reconciling.Result()
         hostports = self._ctx.caches.hostport_informer.store.by_index(kube.BY_CLASS, key)
-        if cls.metadata.deletion_timestamp is not None:
-            await self._finalize(cls, len(hostports))
+        deleting = cls.metadata.deletion_timestamp is not None
+        if deleting and not hostports:
+            if api.FINALIZER in cls.metadata.finalizers:
+                finalizers = [f for f in cls.metadata.finalizers if f != api.FINALIZER]
+                await self._patch_finalizers(cls, finalizers)
             return _reconciling.Result()
-        if api.FINALIZER not in cls.metadata.finalizers:
+        if not deleting and api.FINALIZER not in cls.metadata.finalizers:
             cls = await self._patch_finalizers(cls, [*cls.metadata.finalizers, api.FINALIZER])
-        await self._update_status(cls)
+        # A class being deleted keeps its counts true until it is gone: its ports are held.
+        await self._update_status(cls, held_while_deleting=len(hostports) if deleting else 0)
         return _reconciling.Result()
 
-    async def _finalize(self, cls: api.HostPortClass, hostports: int) -> None:
-        if api.FINALIZER not in cls.metadata.finalizers:
-            return
-        if hostports:
-            message = (
-                f"{hostports} HostPort(s) of this class still exist; the class is removed "
-                "when their claims are deleted"
-            )
-            wanted = _context.condition(
-                READY, False, REASON_HOSTPORTS_EXIST, message, generation=cls.metadata.generation
-            )
-            if not _context.same_condition(
-                api.find_condition(cls.status.conditions, READY), wanted
-            ):
-                await self._patch_status(cls, cls.status, [wanted])
-                await self._ctx.recorder.record(
-                    _context.class_reference(cls),
-                    type=kube.WARNING,
-                    reason=REASON_HOSTPORTS_EXIST,
-                    message=message,
-                )
-            return
-        await self._patch_finalizers(
-            cls, [f for f in cls.metadata.finalizers if f != api.FINALIZER]
-        )
-
-    async def _update_status(self, cls: api.HostPortClass) -> None:
-        name = cls.metadata.name
-        counts = self._ctx.ports.counts(name)
+    def _ready(
+        self, cls: api.HostPortClass, counts: index.Counts, held_while_deleting: int
+    ) -> api.Condition:
         generation = cls.metadata.generation
-        ready = _context.condition(
+        if held_while_deleting:
+            return _context.condition(
+                READY,
+                False,
+                REASON_HOSTPORTS_EXIST,
+                f"being deleted: {held_while_deleting} HostPort(s) of this class still exist; "
+                "the class is removed when their claims are deleted, and takes no new claim",
+                generation=generation,
+            )
+        return _context.condition(
             READY,
             True,
             "PoolsReady" if counts.free else "PoolsFull",
             f"{counts.free} of {counts.total} ports free",
             generation=generation,
         )
+
+    async def _update_status(self, cls: api.HostPortClass, *, held_while_deleting: int) -> None:
+        name = cls.metadata.name
+        counts = self._ctx.ports.counts(name)
+        generation = cls.metadata.generation
+        ready = self._ready(cls, counts, held_while_deleting)
         outside = _context.condition(
             OUTSIDE_POOLS,
             counts.outside_pools > 0,
@@ -117,8 +110,17 @@ class ClassReconciler:
             _context.same_condition(api.find_condition(old.conditions, c.type), c)
             for c in (ready, outside)
         )
-        if not unchanged:
-            await self._patch_status(cls, status, [ready, outside])
+        if unchanged:
+            return
+        await self._patch_status(cls, status, [ready, outside])
+        was_ready = api.find_condition(old.conditions, READY)
+        if ready.reason == REASON_HOSTPORTS_EXIST and not _context.same_condition(was_ready, ready):
+            await self._ctx.recorder.record(
+                _context.class_reference(cls),
+                type=kube.WARNING,
+                reason=REASON_HOSTPORTS_EXIST,
+                message=ready.message,
+            )
 
     async def _patch_status(
         self,

@@ -55,3 +55,32 @@ async def test_caches_answer_the_webhooks_reads(cluster: kubefake.FakeApi, opera
         assert [c.metadata.name for c in caches.classes()] == ["sample"]
         assert (await caches.fetch_claim("team", "web")) is not None
         assert (await caches.fetch_claim("team", "nope")) is None
+
+
+def _pending_reason(cluster: kubefake.FakeApi, name: str) -> str:
+    claim_obj = cluster.get(api.PLURAL_CLAIM, name, "default") or {}
+    conditions = claim_obj.get("status", {}).get("conditions", [])
+    return next((c["reason"] for c in conditions if c["type"] == "Bound"), "")
+
+
+async def test_a_class_being_deleted_keeps_true_counts_and_says_so(
+    cluster: kubefake.FakeApi, operator: Start
+) -> None:
+    """While its HostPorts keep a deleted class, its status still counts them, it says it is
+    being deleted, and a new claim is told that, not that the class does not exist."""
+    cluster.put(api.PLURAL_CLASS, sample_class("going", (9000, 9009)))
+    for name in ("a", "b"):
+        cluster.put(api.PLURAL_CLAIM, claim(name, class_name="going"))
+    async with operator():
+        await eventually(lambda: _status(cluster, "going").get("allocated") == 2)
+        await cluster.delete(api.PLURAL_CLASS, "going")
+        cluster.put(api.PLURAL_CLAIM, claim("late", class_name="going"))
+        await eventually(lambda: _pending_reason(cluster, "late") == "ClassDeleting")
+        await cluster.delete(api.PLURAL_CLAIM, "a", "default")
+        await eventually(lambda: _status(cluster, "going").get("allocated") == 1)
+        ready = {c["type"]: c for c in _status(cluster, "going")["conditions"]}["Ready"]  # type: ignore[attr-defined]
+        assert (ready["status"], ready["reason"]) == ("False", "HostPortsExist")
+        assert "being deleted: 1 HostPort" in ready["message"]
+        await cluster.delete(api.PLURAL_CLAIM, "b", "default")
+        await cluster.delete(api.PLURAL_CLAIM, "late", "default")
+        await eventually(lambda: cluster.get(api.PLURAL_CLASS, "going") is None)
