@@ -155,7 +155,6 @@ class ClaimReconciler:
         class_name = claim.spec.host_port_class_name
         cls = self._ctx.caches.class_informer.store.get(class_name)
         if cls is None:
-            _metrics.ALLOCATION_FAILURES.labels(REASON_CLASS_NOT_FOUND).inc()
             return await self._pending(
                 claim,
                 REASON_CLASS_NOT_FOUND,
@@ -163,7 +162,6 @@ class ClaimReconciler:
                 "spec.hostPortClassName",
             )
         if cls.metadata.deletion_timestamp is not None:
-            _metrics.ALLOCATION_FAILURES.labels(REASON_CLASS_DELETING).inc()
             return await self._pending(
                 claim,
                 REASON_CLASS_DELETING,
@@ -181,7 +179,6 @@ class ClaimReconciler:
         class_name = claim.spec.host_port_class_name
         cooling = _releasing.cooling(self._ctx, class_name)
         if cooling:
-            _metrics.ALLOCATION_FAILURES.labels(REASON_PORTS_COOLING).inc()
             delay = _releasing.reuse_delay(self._ctx, class_name)
             return await self._pending(
                 claim,
@@ -190,7 +187,6 @@ class ClaimReconciler:
                 f"port(s) are cooling down (reuseDelaySeconds={delay}); the claim binds when "
                 "one is free again",
             )
-        _metrics.ALLOCATION_FAILURES.labels(REASON_CLASS_FULL).inc()
         return await self._pending(
             claim,
             REASON_CLASS_FULL,
@@ -208,7 +204,6 @@ class ClaimReconciler:
         """
         class_name = claim.spec.host_port_class_name
         if not self._ctx.ports.in_pools(class_name, port):
-            _metrics.ALLOCATION_FAILURES.labels(REASON_PORT_OUTSIDE_POOLS).inc()
             return await self._pending(
                 claim,
                 REASON_PORT_OUTSIDE_POOLS,
@@ -226,7 +221,6 @@ class ClaimReconciler:
             if hostport is not None:
                 return await self._bind(claim, port)
             existing = self._ctx.caches.hostport_informer.store.get(name)
-        _metrics.ALLOCATION_FAILURES.labels(REASON_PORT_TAKEN).inc()
         return await self._pending(claim, REASON_PORT_TAKEN, _taken_message(port, existing))
 
     async def _create_static(self, claim: api.HostPortClaim, port: int) -> api.HostPort | None:
@@ -283,7 +277,7 @@ class ClaimReconciler:
             except kube.AlreadyExists:
                 existing = self._ctx.caches.hostport_informer.store.get(api.hostport_name(port))
                 ports.hold(port, existing.spec.host_port_class_name if existing else class_name)
-                _metrics.ALLOCATION_FAILURES.labels("Taken").inc()
+                _metrics.ALLOCATION_CONFLICTS.inc()
                 logger.debug("port taken, trying the next", port=port)
                 continue
             except BaseException:
@@ -342,6 +336,7 @@ class ClaimReconciler:
         return claim
 
     async def _pending(self, claim: api.HostPortClaim, reason: str, message: str) -> str:
+        _metrics.ALLOCATION_FAILURES.labels(reason).inc()  # the condition's reason, always
         wanted = _context.condition(
             BOUND, False, reason, message, generation=claim.metadata.generation
         )

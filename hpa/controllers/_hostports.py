@@ -27,6 +27,7 @@ from hpa.controllers import _context, _reconciling, _releasing
 logger = structlog.get_logger(__name__)
 
 REASON_RELEASED: Final = "Released"
+REASON_CLAIM_EXISTS: Final = "ClaimExists"
 
 
 class HostPortReconciler:
@@ -70,6 +71,14 @@ class HostPortReconciler:
         if wanted and not claim_going:
             if hostport.status.phase != api.PHASE_DELETING:
                 await self._patch_phase(hostport, api.PHASE_DELETING)
+                assert claim is not None  # wanted: its claim exists
+                await self._ctx.recorder.record(
+                    _context.hostport_reference(hostport),
+                    type=kube.WARNING,
+                    reason=REASON_CLAIM_EXISTS,
+                    message=f"deletion waits: HostPortClaim {claim.metadata.namespace}/"
+                    f"{claim.metadata.name} still holds this port; delete the claim to free it",
+                )
             return  # kept while its claim exists; deleting the claim releases it
         await self._ctx.client.patch(
             kube.HOSTPORTS,
@@ -94,7 +103,13 @@ class HostPortReconciler:
         raced = claim is not None and ref is not None and claim.metadata.uid == ref.uid
         why = "its claim is bound to another HostPort" if raced else "its claim is gone"
         if claim is not None and not raced:
-            why = "its claim was deleted and re-created"
+            elsewhere = claim.spec.host_port_name
+            why = (
+                f"its claimRef names HostPortClaim {claim.metadata.namespace}/"
+                f"{claim.metadata.name}, which is bound to HostPort {elsewhere}"
+                if elsewhere and elsewhere != hostport.metadata.name
+                else "its claim was deleted and re-created"
+            )
         if not raced and _releasing.kept_after_release(self._ctx, hostport):
             return await self._cool_down(hostport, why=why)
         await self._delete(hostport, why=why)

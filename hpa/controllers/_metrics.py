@@ -19,8 +19,14 @@ ALLOCATIONS: Final = prometheus_client.Counter(
 )
 ALLOCATION_FAILURES: Final = prometheus_client.Counter(
     "hpa_allocation_failures",
-    "Claims that could not be given a port, by reason (ClassNotFound, ClassFull, Taken).",
+    "Claims left Pending, by the reason of their Bound condition (ClassNotFound, ClassFull, ...).",
     ["reason"],
+    registry=observability.REGISTRY,
+)
+ALLOCATION_CONFLICTS: Final = prometheus_client.Counter(
+    "hpa_allocation_conflicts",
+    "Candidate ports found taken when their HostPort was created (409): another writer, or a "
+    "cache behind the API server; the next candidate is tried.",
     registry=observability.REGISTRY,
 )
 RECONCILE_DURATION: Final = prometheus_client.Histogram(
