@@ -123,10 +123,11 @@ def _endpoint(
             metrics.MALFORMED.inc()
             log.info("request body timed out", path=request.path, timeout=body_timeout)
             text = f"the body was not received within {body_timeout:g} s\n"
-            return web.Response(status=408, text=text, headers={"Connection": "close"})
-        except web.RequestPayloadError as exc:  # e.g. a chunk size that is no number
+            return await serving.answer_and_close(request, web.Response(status=408, text=text))
+        except web.RequestPayloadError as exc:  # e.g. a Content-Encoding it is not in
             metrics.MALFORMED.inc()
-            return web.Response(status=400, text=f"the body is not valid HTTP: {exc}\n")
+            text = f"the body cannot be read: {exc}\n"
+            return await serving.answer_and_close(request, web.Response(status=400, text=text))
         except ConnectionError:
             # The client went away (an API server that gave up, a dropped connection). Handled
             # here, aiohttp would log it as a failed request with its traceback. The answer

@@ -28,6 +28,22 @@ log = structlog.get_logger(__name__)
 LINGERING_TIME: Final = 1.0
 
 
+async def answer_and_close(
+    request: web.Request, response: web.StreamResponse
+) -> web.StreamResponse:
+    """Send ``response`` now and close the connection, skipping aiohttp's lingering read.
+
+    For an answer to a body that will not come (it stalled) or cannot be read (aiohttp failed
+    to decode it): lingering would wait for the first for :data:`LINGERING_TIME`, and meet the
+    second's error again and log it as an unhandled exception.
+    """
+    response.force_close()
+    await response.prepare(request)
+    await response.write_eof()
+    request.protocol.force_close()  # after the answer is written: the transport flushes it
+    return response
+
+
 def _bind(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     return socket.create_server((host, port), family=family, reuse_port=False)

@@ -121,12 +121,13 @@ async def test_every_line_is_json_when_clients_drop_and_send_garbage(child: Chil
     assert (await reader.readline()).startswith(b"HTTP/1.0 400")
     writer.transport.abort()
     await child.wait_for(lambda e: e.get("logger") == "aiohttp.server")
-    # Bodies the decoder refuses, and a client that never starts TLS.
-    for body in (b"\xff", b"[" * 2000):
+    # Bodies that cannot be read or decoded, and a client that never starts TLS.
+    for body, encoding in ((b"\xff", "identity"), (b"[" * 2000, "identity"), (b"{}", "gzip")):
         reader, writer = await child.connect()
         writer.write(
             f"POST {webhook.PATH_VALIDATE_PODS} HTTP/1.1\r\nHost: hpa\r\nContent-Type: "
-            f"application/json\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+            f"application/json\r\nContent-Encoding: {encoding}\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n".encode()
             + body
         )
         assert (await reader.readline()).startswith(b"HTTP/1.1 400")
