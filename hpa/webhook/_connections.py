@@ -268,27 +268,32 @@ class Listener:
     async def _handshake(self, client: socket.socket, factory: Factory) -> None:
         """Wrap ``client`` in a transport and a protocol, after a TLS handshake if serving TLS."""
         loop = asyncio.get_running_loop()
-        connection = _Connection(
-            factory(),
-            limits=self._limits,
-            server=self._name,
-            opened=self._opened,
-            idle=self._changed_state,
-            closed=self._closed,
-        )
         timeouts: dict[str, float] = {}
         if self._ssl_context is not None:
             timeouts = {
                 "ssl_handshake_timeout": self._limits.handshake_timeout,
                 "ssl_shutdown_timeout": self._limits.handshake_timeout,
             }
+        connection: _Connection | None = None
         try:
+            connection = _Connection(
+                factory(),
+                limits=self._limits,
+                server=self._name,
+                opened=self._opened,
+                idle=self._changed_state,
+                closed=self._closed,
+            )
+            protocol = connection
             await loop.connect_accepted_socket(
-                lambda: connection, client, ssl=self._ssl_context, **timeouts
+                lambda: protocol, client, ssl=self._ssl_context, **timeouts
             )
         except BaseException as error:
             client.close()  # asyncio closed its transport, if it made one
-            connection.release()
+            if connection is None:
+                self._gone()
+            else:
+                connection.release()
             if isinstance(error, OSError):
                 # A client that speaks no TLS, gave up or took too long: its business.
                 log.debug("handshake failed", server=self._name, error=str(error) or repr(error))
@@ -305,5 +310,8 @@ class Listener:
 
     def _closed(self, connection: _Connection) -> None:
         self._open.pop(connection.inner, None)
+        self._gone()
+
+    def _gone(self) -> None:
         self._count -= 1
         self._changed.set()
