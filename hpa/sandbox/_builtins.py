@@ -67,10 +67,24 @@ def _mistyped(value: Any, expected: type, path: str) -> _errors.ApiError | None:
     )
 
 
+def _metadata_problems(pod: JSON) -> list[_errors.ApiError | None]:
+    """Labels and annotations are ``map[string]string`` to kube-apiserver's decoder, which
+    refuses anything else before admission (CEL in a matchCondition never sees it)."""
+    meta = pod.get("metadata")
+    problems = [_mistyped(meta, dict, "Pod.metadata")]
+    meta = meta if isinstance(meta, dict) else {}
+    for field in ("labels", "annotations"):
+        values = meta.get(field)
+        problems.append(_mistyped(values, dict, f"ObjectMeta.metadata.{field}"))
+        for value in values.values() if isinstance(values, dict) else ():
+            problems.append(_mistyped(value, str, f"ObjectMeta.metadata.{field}"))
+    return problems
+
+
 def _check_pod_shape(pod: JSON) -> None:
-    """Raise 400 for a pod whose spec cannot be decoded (wrong JSON types)."""
+    """Raise 400 for a pod that cannot be decoded (wrong JSON types)."""
     spec = pod.get("spec")
-    problems = [_mistyped(spec, dict, "Pod.spec")]
+    problems = [*_metadata_problems(pod), _mistyped(spec, dict, "Pod.spec")]
     spec = spec if isinstance(spec, dict) else {}
     problems.append(_mistyped(spec.get("hostNetwork"), bool, "PodSpec.spec.hostNetwork"))
     for list_field in ("containers", "initContainers", "ephemeralContainers"):
