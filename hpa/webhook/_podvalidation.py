@@ -91,7 +91,10 @@ class PodValidator:
             else:
                 given[port_name] = claim.status.port
         problems += _check_claimed(pod, found, given)
-        problems += _check_unclaimed(pod, wanted)
+        if not pod.spec.host_network:
+            # On the host's network every port is a host port (kube-apiserver defaults each
+            # hostPort to its containerPort): the pod is allowed or refused as a whole above.
+            problems += _check_unclaimed(pod, wanted)
         return problems
 
 

@@ -80,13 +80,17 @@ async def test_raw_host_port_in_unmanaged_namespace_is_allowed(
 async def test_host_network(
     cluster: support.FakeCluster, pod: dict[str, Any], allow: bool, allowed: bool
 ) -> None:
-    """hostNetwork is denied unless the option allows it."""
+    """hostNetwork is denied unless the option allows it, and then the host ports that
+    kube-apiserver defaults for it (hostPort = containerPort) are no unclaimed host ports."""
     pod["metadata"]["annotations"] = {}
     pod["spec"]["hostNetwork"] = True
+    for port in pod["spec"]["containers"][0]["ports"]:
+        port["hostPort"] = port["containerPort"]
     response = await validator(cluster, allow_host_network=allow)(support.make_request(pod))
     assert response.allowed is allowed
     if not allowed:
         assert message(response).startswith("spec.hostNetwork: hostNetwork is not allowed")
+        assert "is not given by a HostPortClaim" not in message(response)  # one problem
 
 
 async def test_claimed_port_without_mutation_is_denied(
