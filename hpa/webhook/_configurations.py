@@ -122,6 +122,8 @@ def webhook_configurations(
                 "failurePolicy": "Fail",
                 "reinvocationPolicy": "IfNeeded",
                 **common,
+                # It makes and binds a pod's own claims, except on a dry run.
+                "sideEffects": "NoneOnDryRun",
             }
         ],
     }

@@ -74,6 +74,11 @@ class PodMutator:
             return responses.allowed()
         pod_name = pod.metadata.name or request.name
         own = {port: f"{pod_name}-{port}" for port in templates} if pod_name else {}
+        previews: list[str] = []
+        if request.dry_run:  # sideEffects NoneOnDryRun: make and bind no claim
+            own, previews = self._without_unmade(request.namespace, own)
+            if not wanted and not own:
+                return responses.allowed(warnings=previews)
         found, problems = _claims.claimed_ports(pod, wanted | own)
         if templates and not pod_name:
             problems.append(
@@ -102,7 +107,25 @@ class PodMutator:
                 given[port_name] = claim.status.port
         if problems:
             return responses.denied_for(problems)
-        return _patch(pod, found, given, own=own)
+        return _patch(pod, found, given, own=own, warnings=previews)
+
+    def _without_unmade(
+        self, namespace: str, own: dict[str, str]
+    ) -> tuple[dict[str, str], list[str]]:
+        """For a dry run: the pod's own claims that are already Bound, and a warning for each
+        port whose claim the real request would make and bind."""
+        kept: dict[str, str] = {}
+        previews: list[str] = []
+        for port, name in own.items():
+            claim = self._claims.claim(namespace, name)
+            if claim is not None and claim.status.phase == api.PHASE_BOUND and claim.status.port:
+                kept[port] = name
+            else:
+                previews.append(
+                    f"dry run: HostPortClaim {namespace}/{name} is made and bound when the pod "
+                    f"is created for real; this answer leaves port {port} without its host port"
+                )
+        return kept, previews
 
     async def _own_claim(
         self, pod: pods.Pod, *, namespace: str, name: str, cls: str
@@ -143,10 +166,11 @@ def _patch(
     given: dict[str, int],
     *,
     own: dict[str, str],
+    warnings: list[str],
 ) -> reviews.AdmissionResponse:
     """The JSON patch that sets each claimed port's hostPort, its annotation and the label."""
     operations: list[patching.Operation] = []
-    warnings: list[str] = []
+    warnings = list(warnings)
     for port_name, ref in sorted(found.items()):
         port = given[port_name]
         if ref.port.host_port != port:

@@ -198,3 +198,22 @@ def test_claim_annotations_and_label_cannot_change(
     finally:
         cluster.kubectl("delete", "hpc", "web", "-n", namespace, "--wait=false", check=False)
         cluster.kubectl("delete", "hpcl", cls, "--wait=false", check=False)
+
+
+def test_dry_run_of_a_template_pod_makes_no_claim(
+    cluster: Cluster, namespace: str, unique: Callable[[str], str]
+) -> None:
+    """A server-side dry run of a pod with a template annotation succeeds, warns which claim
+    the real request makes, and makes none."""
+    cls = unique("dry")
+    port = 40000 + int(cls[-4:], 16) % 20000
+    cluster.kubectl("apply", "-f", "-", input=_class(cls, port, port))
+    try:
+        pod = json.loads(_pod("dry-0", namespace))
+        pod["metadata"]["annotations"] = {"template.hostport.rmb938.com/web": cls}
+        result = cluster.kubectl("apply", "--dry-run=server", "-f", "-", input=json.dumps(pod))
+        assert "HostPortClaim" in result.stderr and "dry run" in result.stderr
+        assert cluster.kubectl("get", "hpc", "dry-0-web", "-n", namespace, check=False).returncode
+        assert cluster.kubectl("get", "hp", f"port-{port}", check=False).returncode
+    finally:
+        cluster.kubectl("delete", "hpcl", cls, "--wait=false", check=False)

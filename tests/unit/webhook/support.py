@@ -128,6 +128,7 @@ def review_body(
     sub_resource: str = "",
     uid: str = "0f1e2d3c",
     name: str = "",
+    dry_run: bool = False,
 ) -> dict[str, Any]:
     """An AdmissionReview v1 as the API server sends it."""
     request: dict[str, Any] = {
@@ -143,6 +144,8 @@ def review_body(
     }
     if sub_resource:
         request["subResource"] = sub_resource
+    if dry_run:
+        request["dryRun"] = True
     return {"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": request}
 
 

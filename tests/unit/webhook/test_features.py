@@ -222,3 +222,23 @@ async def test_static_port_outside_the_pools_is_warned(cluster: support.FakeClus
         support.make_request(claim, group=api.GROUP, resource=api.PLURAL_CLAIM)
     )
     assert inside.allowed and not inside.warnings
+
+
+async def test_dry_run_makes_no_claim(cluster: support.FakeCluster) -> None:
+    """On a dry run (sideEffects NoneOnDryRun) no claim is made or bound: the pod is allowed
+    with a warning naming the claim the real request makes, and no host port; a claim that
+    is already Bound still gives its port."""
+    provisioner = FakeProvisioner(cluster)
+    mutator = webhook.PodMutator(claims=cluster, namespaces=cluster, provisioner=provisioner)
+    pod = _template_pod()
+    response = await mutator(support.make_request(pod, dry_run=True))
+    assert response.allowed and provisioner.calls == []
+    assert support.apply_patch(pod, response) == pod
+    [warning] = response.warnings
+    assert warning.startswith("dry run: HostPortClaim default/web-0-web is made and bound")
+    cluster.add_claim("web-0-web", port=9333)
+    response = await mutator(support.make_request(pod, dry_run=True))
+    assert (
+        support.apply_patch(pod, response)["spec"]["containers"][0]["ports"][0]["hostPort"] == 9333
+    )
+    assert provisioner.calls == []
