@@ -82,8 +82,9 @@ class CertStore(Protocol):
         """
         ...
 
-    async def inject_ca_bundle(self, ca_bundle: bytes) -> None:
-        """Set ``caBundle`` of hpa's webhook configurations to ``ca_bundle`` (PEM).
+    async def inject_ca_bundle(self, ca_bundle: bytes) -> bool:
+        """Set ``caBundle`` of hpa's webhook configurations to ``ca_bundle`` (PEM) where it
+        differs; returns whether anything was written.
 
         Raises:
             Exception: the configurations cannot be updated; the provisioner retries later.
@@ -177,10 +178,15 @@ class CertProvisioner:
         async with self._lock:
             data = await self._stored_or_renewed()
             bundle = data[CA_BUNDLE]
-            if bundle != self._injected:
-                await self._store.inject_ca_bundle(bundle)
-                self._injected = bundle
-                log.info("ca bundle injected", cas=len(x509.load_pem_x509_certificates(bundle)))
+            # Every pass, not only when the bundle changes: whatever wiped it (a GitOps tool
+            # applying the manifests again) is undone within one refresh interval.
+            if await self._store.inject_ca_bundle(bundle):
+                log.info(
+                    "ca bundle injected",
+                    cas=len(x509.load_pem_x509_certificates(bundle)),
+                    restored=bundle == self._injected,
+                )
+            self._injected = bundle
             pair = certificates.KeyPair(cert_pem=data[TLS_CERT], key_pem=data[TLS_KEY])
             self._tls.load(pair)
             return pair

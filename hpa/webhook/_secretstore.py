@@ -54,8 +54,13 @@ class _Secret(msgspec.Struct, frozen=True, kw_only=True):
     data: dict[str, bytes] = {}
 
 
-class _Webhook(msgspec.Struct, frozen=True, kw_only=True):
+class _ClientConfig(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    ca_bundle: bytes = b""
+
+
+class _Webhook(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     name: str = ""
+    client_config: _ClientConfig = _ClientConfig()
 
 
 class _Configuration(msgspec.Struct, frozen=True, kw_only=True):
@@ -129,13 +134,17 @@ class SecretCertStore:
             data=secret.data, resource_version=secret.metadata.resource_version
         )
 
-    async def inject_ca_bundle(self, ca_bundle: bytes) -> None:
-        """Set ``caBundle`` on every webhook of hpa's configurations."""
+    async def inject_ca_bundle(self, ca_bundle: bytes) -> bool:
+        """Set ``caBundle`` on every webhook of hpa's configurations that lacks it (a GitOps
+        tool re-applying the manifests wipes it); returns whether anything was written."""
+        written = False
         for resource, name in self._configurations:
             try:
                 configuration = await self._client.get(resource, name, type=_Configuration)
                 operations: list[dict[str, Any]] = []
                 for index, hook in enumerate(configuration.webhooks):
+                    if hook.client_config.ca_bundle == ca_bundle:
+                        continue
                     operations.append(
                         {"op": "test", "path": f"/webhooks/{index}/name", "value": hook.name}
                     )
@@ -150,5 +159,7 @@ class SecretCertStore:
                     await self._client.patch(
                         resource, name, operations, patch_type="json", type=_Configuration
                     )
+                    written = True
             except kube.NotFound:
                 log.warning("webhook configuration not found", configuration=name)
+        return written

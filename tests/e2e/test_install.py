@@ -7,7 +7,7 @@ import sys
 import pytest
 import yaml
 
-from tests.e2e.conftest import Cluster
+from tests.e2e.conftest import Cluster, eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -59,3 +59,19 @@ def test_service_account_is_refused_what_its_roles_do_not_grant(cluster: Cluster
     )
     assert refused.returncode != 0
     assert "Forbidden" in refused.stderr and SERVICE_ACCOUNT in refused.stderr
+
+
+def test_a_wiped_ca_bundle_is_restored(cluster: Cluster) -> None:
+    """hpa writes its CA back into its webhook configuration when something removed it (a
+    GitOps tool applying the manifests again), within a certificate refresh (a minute)."""
+    bundle = "{.webhooks[0].clientConfig.caBundle}"
+    assert cluster.jsonpath("mutatingwebhookconfiguration", "hpa-mutating", path=bundle)
+    remove = '[{"op": "remove", "path": "/webhooks/0/clientConfig/caBundle"}]'
+    cluster.kubectl(
+        "patch", "mutatingwebhookconfiguration", "hpa-mutating", "--type=json", "-p", remove
+    )
+    eventually(
+        lambda: cluster.jsonpath("mutatingwebhookconfiguration", "hpa-mutating", path=bundle),
+        within=120,
+        interval=1,
+    )

@@ -58,8 +58,8 @@ class MemoryStore:
         self.stored = webhook.Stored(data=dict(data), resource_version="1")
         return self.stored
 
-    async def inject_ca_bundle(self, ca_bundle: bytes) -> None:
-        pass
+    async def inject_ca_bundle(self, ca_bundle: bytes) -> bool:
+        return False
 
 
 class _Started:

@@ -25,6 +25,8 @@ class MemoryStore:
         self.version = 0
         self.saves = 0
         self.injected: list[bytes] = []
+        #: Whether the configurations lost their caBundle (as a GitOps re-apply does).
+        self.wiped = False
         self.stale_loads = 0
         self._stale: webhook.Stored | None = None
 
@@ -46,8 +48,13 @@ class MemoryStore:
         self.stored = webhook.Stored(data=dict(data), resource_version=str(self.version))
         return self.stored
 
-    async def inject_ca_bundle(self, ca_bundle: bytes) -> None:
+    async def inject_ca_bundle(self, ca_bundle: bytes) -> bool:
+        """Like the Secret store: write only where the configurations' bundle differs."""
+        if self.injected and self.injected[-1] == ca_bundle and not self.wiped:
+            return False
         self.injected.append(ca_bundle)
+        self.wiped = False
+        return True
 
 
 class FakeClock:
@@ -126,6 +133,18 @@ async def test_nothing_changes_while_certificates_are_fresh() -> None:
     clock.time += dt.timedelta(days=59)
     assert await p.ensure() == first
     assert (store.saves, len(store.injected)) == (1, 1)
+
+
+async def test_a_wiped_ca_bundle_is_restored_on_the_next_pass() -> None:
+    """A caBundle someone removed from the configurations (a GitOps tool applying the
+    manifests again) is written back on the next pass, though nothing was renewed."""
+    store, clock = MemoryStore(), FakeClock()
+    p = provisioner(store, clock)
+    await p.ensure()
+    store.wiped = True
+    await p.ensure()
+    assert store.saves == 1 and len(store.injected) == 2
+    assert store.injected[0] == store.injected[1]
 
 
 async def test_replicas_racing_on_an_empty_store_agree() -> None:
