@@ -25,6 +25,8 @@ HOST_NETWORK_POLICY: Final = f"{api.GROUP}-host-network"
 WEBHOOK_PORT: Final = webhook.DEFAULT_PORT
 METRICS_PORT: Final = 8080
 HEALTH_PORT: Final = 8081
+#: The preStop delay: long enough for endpoint removal to reach the API servers.
+PRE_STOP_SECONDS: Final = 5
 
 _LABELS: Final = {"app.kubernetes.io/name": NAME, "app.kubernetes.io/part-of": NAME}
 _SELECTOR: Final = {"app.kubernetes.io/name": NAME}
@@ -215,6 +217,9 @@ def _container(options: Options) -> Document:
             # cache): 1 GiB holds some 250,000 of them, peaks of a full re-list included.
             "limits": {"cpu": "1", "memory": "1Gi"},
         },
+        # The kubelet waits before SIGTERM while the endpoints controller takes this replica
+        # out of the webhook Service, so no admission review is sent to a closing server.
+        "lifecycle": {"preStop": {"sleep": {"seconds": PRE_STOP_SECONDS}}},
         "securityContext": {
             "allowPrivilegeEscalation": False,
             "readOnlyRootFilesystem": True,
@@ -235,6 +240,9 @@ def _deployment(options: Options) -> Document:
                 "metadata": {"labels": dict(_LABELS)},
                 "spec": {
                     "serviceAccountName": NAME,
+                    # A Fail-policy admission webhook for pods: evicting it to make room
+                    # blocks pod creation in every managed namespace.
+                    "priorityClassName": "system-cluster-critical",
                     "securityContext": {
                         "runAsNonRoot": True,
                         "runAsUser": 65532,
@@ -285,6 +293,7 @@ def _webhook_configurations(options: Options) -> list[Document]:
         namespace=options.namespace,
         url=options.webhook_url,
         namespace_selector=_managed_namespaces(options),
+        service_account=NAME,
     )
     for configuration in configurations:
         configuration["metadata"]["labels"] = dict(_LABELS)

@@ -84,6 +84,7 @@ def webhook_configurations(
     url: str = "",
     ca_bundle: bytes = b"",
     namespace_selector: selectors.LabelSelector = selectors.DEFAULT_NAMESPACE_SELECTOR,
+    service_account: str = "hpa",
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The mutating and the validating configuration, as API objects.
 
@@ -94,6 +95,8 @@ def webhook_configurations(
         url: call this base URL instead of the Service (e.g. ``https://127.0.0.1:9443``).
         ca_bundle: the PEM CA bundle the API server verifies the server with.
         namespace_selector: the namespaces whose pods the pod webhooks see.
+        service_account: hpa's own ServiceAccount (in ``namespace``), whose writes to its
+            resources the resource webhook does not see.
     """
 
     def client(path: str) -> dict[str, Any]:
@@ -152,6 +155,15 @@ def webhook_configurations(
                         [api.PLURAL_CLASS, api.PLURAL_CLAIM, api.PLURAL_HOSTPORT],
                         ["CREATE", "UPDATE"],
                     )
+                ],
+                # hpa's own writes (status, finalizers, HostPorts) need no advice from itself,
+                # and must not wait for its webhook; the CRDs' CEL rules still check them.
+                "matchConditions": [
+                    {
+                        "name": "not-hpa-itself",
+                        "expression": "request.userInfo.username != "
+                        f"'system:serviceaccount:{namespace}:{service_account}'",
+                    }
                 ],
                 "failurePolicy": "Ignore",
                 **common,

@@ -21,20 +21,21 @@ CHECKED_KINDS = (
     "ValidatingAdmissionPolicyBinding",
     "MutatingWebhookConfiguration",
     "ValidatingWebhookConfiguration",
+    "Deployment",
 )
 #: Said of an object created other than by `kubectl apply` (as the sandbox installs itself).
 NOT_APPLIED = "is missing the kubectl.kubernetes.io/last-applied-configuration annotation"
 
 
 def test_crds_and_policies_are_accepted_without_warnings(cluster: Cluster) -> None:
-    """`kubectl apply --dry-run=server` of the CRDs, policies and webhook configurations that
-    `hpa manifests` prints succeeds with no warning: the API server compiles and prices every
-    CEL rule and finds no unknown or deprecated field."""
+    """`kubectl apply --dry-run=server` of the CRDs, policies, webhook configurations and the
+    Deployment that `hpa manifests` prints succeeds with no warning: the API server compiles
+    and prices every CEL rule and finds no unknown or deprecated field."""
     rendered = subprocess.run(
         [sys.executable, "-m", "hpa", "manifests"], capture_output=True, text=True, check=True
     ).stdout
     documents = [d for d in yaml.safe_load_all(rendered) if d and d["kind"] in CHECKED_KINDS]
-    assert len(documents) == 9
+    assert len(documents) == 10
     applied = cluster.kubectl(
         "apply", "--dry-run=server", "-f", "-", input=yaml.safe_dump_all(documents)
     )

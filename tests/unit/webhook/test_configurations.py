@@ -3,6 +3,7 @@
 import base64
 
 from hpa import api, webhook
+from hpa.sandbox import _cel as cel
 
 
 def test_configurations_route_to_service_paths() -> None:
@@ -29,3 +30,14 @@ def test_configurations_by_url() -> None:
     """A base URL (a test API server, a local run) replaces the Service."""
     mutating, _ = webhook.webhook_configurations(url="https://127.0.0.1:9443/")
     assert mutating["webhooks"][0]["clientConfig"] == {"url": "https://127.0.0.1:9443/mutate-pods"}
+
+
+def test_resource_webhook_does_not_see_hpas_own_writes() -> None:
+    """hpa's ServiceAccount's writes to its resources skip its own (fail-open) webhook; every
+    other user's still reach it."""
+    _, validating = webhook.webhook_configurations(namespace="hpa-system", service_account="hpa")
+    [condition] = validating["webhooks"][1]["matchConditions"]
+    rule = cel.compile_rule(condition["expression"])
+    hpa_itself = {"userInfo": {"username": "system:serviceaccount:hpa-system:hpa"}}
+    assert rule.execute({"request": hpa_itself}) is False
+    assert rule.execute({"request": {"userInfo": {"username": "alice"}}}) is True
