@@ -48,10 +48,17 @@ class OperatorConfig:
     repair_interval: float = 60.0
     repair_grace: float = 30.0
     watch_timeout: int = 300
+    #: Seconds of failing informers after which the replica stops being ready, then live.
+    watch_unready_after: float = 30.0
+    watch_dead_after: float = 300.0
 
 
 def manager_for(
-    config: OperatorConfig, *, client: kube.Client, readiness: observability.Readiness | None
+    config: OperatorConfig,
+    *,
+    client: kube.Client,
+    readiness: observability.Readiness | None,
+    liveness: observability.Readiness | None = None,
 ) -> controllers.Manager:
     """The operator's manager, configured but not started."""
     return controllers.Manager(
@@ -68,6 +75,9 @@ def manager_for(
         repair_grace=config.repair_grace,
         watch_timeout=config.watch_timeout,
         readiness=readiness,
+        liveness=liveness,
+        watch_unready_after=config.watch_unready_after,
+        watch_dead_after=config.watch_dead_after,
     )
 
 

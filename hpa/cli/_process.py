@@ -85,7 +85,8 @@ async def run_process(
     """
     client = kube.Client(transport)
     readiness = observability.Readiness()
-    manager = _operator.manager_for(operator, client=client, readiness=readiness)
+    liveness = observability.Readiness()
+    manager = _operator.manager_for(operator, client=client, readiness=readiness, liveness=liveness)
     tls = webhook.ServingTLS()
     admission = webhook.AdmissionServer(
         handlers=webhook.handlers(
@@ -102,7 +103,10 @@ async def run_process(
         port=serving.webhook_port,
     )
     health = webhook.HealthServer(
-        checks=readiness.checks, host=serving.host, port=serving.health_port
+        checks=readiness.checks,
+        live_checks=liveness.checks,
+        host=serving.host,
+        port=serving.health_port,
     )
     metrics = webhook.MetricsServer(host=serving.host, port=serving.metrics_port)
     async with anyio.create_task_group() as servers:

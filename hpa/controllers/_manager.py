@@ -25,6 +25,7 @@ from hpa.controllers import (
     _context,
     _controller,
     _handlers,
+    _health,
     _hostports,
     _quotas,
     _repair,
@@ -52,6 +53,9 @@ class Manager:
         repair_interval, repair_grace: the repair loop's period and grace.
         watch_timeout: ``timeoutSeconds`` of each watch.
         readiness: the checks to update; a new object by default.
+        liveness: the liveness checks to update (``/healthz``); a new object by default.
+        watch_unready_after, watch_dead_after: seconds of failing informers after which the
+            replica stops being ready, then live (``_health``).
     """
 
     def __init__(
@@ -70,11 +74,22 @@ class Manager:
         repair_grace: float = 30.0,
         watch_timeout: int = 300,
         readiness: observability.Readiness | None = None,
+        liveness: observability.Readiness | None = None,
+        watch_unready_after: float = _health.UNREADY_AFTER,
+        watch_dead_after: float = _health.DEAD_AFTER,
     ) -> None:
         self.client = client
         self.identity = identity
         self.readiness = readiness or observability.Readiness()
+        self.liveness = liveness or observability.Readiness()
         self.caches = kube.Caches(client, watch_timeout=watch_timeout)
+        self.watch_health = _health.WatchHealth(
+            self.caches,
+            readiness=self.readiness,
+            liveness=self.liveness,
+            unready_after=watch_unready_after,
+            dead_after=watch_dead_after,
+        )
         self.ports = index.PortIndex()
         # Events about cluster-scoped objects go to ``default``, the recorder's default, as
         # client-go's do: kube-apiserver refuses them in any other namespace.
@@ -158,6 +173,7 @@ class Manager:
         self.readiness.set(CHECK_INDEX, False)
         async with anyio.create_task_group() as group:
             await group.start(self.caches.run, name="caches")
+            await group.start(self.watch_health.run, name="watch-health")
             self.readiness.set(CHECK_CACHES, True)
             await self.rebuild_index()
             self.readiness.set(CHECK_INDEX, True)

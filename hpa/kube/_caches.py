@@ -163,6 +163,12 @@ class Caches:
             self.synced.set()
             task_status.started()
 
+    def failing_for(self, now: float) -> float:
+        """Seconds the longest-failing informer has failed to list or watch (0 when all
+        work), measured from ``now`` (``time.monotonic()``)."""
+        since = [i.failing_since for i in self._informers() if i.failing_since is not None]
+        return now - min(since) if since else 0.0
+
     # --- reads for the webhook and the reconcilers ---------------------------------------
 
     def claim(self, namespace: str, name: str) -> api.HostPortClaim | None:

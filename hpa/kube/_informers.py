@@ -22,6 +22,7 @@ they update an index or add keys to a work queue. Objects in the store are immut
 
 import builtins
 import random
+import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Final, Generic, TypeVar
 
@@ -221,6 +222,8 @@ class Informer(Generic[T]):
         self._handlers: list[Handler[T]] = []
         self._backoff = Backoff()
         self.resource_version = ""
+        #: When the list/watch started failing (monotonic seconds), None while it works.
+        self.failing_since: float | None = None
 
     def add_handler(self, handler: Handler[T]) -> None:
         """Call ``handler(old, new)`` on every change, from now on."""
@@ -251,6 +254,8 @@ class Informer(Generic[T]):
                 await anyio.sleep(delay)
             except _errors.KubeError as error:
                 reason = "error"
+                if self.failing_since is None:
+                    self.failing_since = time.monotonic()
                 delay = self._backoff.next(retry_after=getattr(error, "retry_after", None))
                 log.warning(
                     "watch failed, retrying",
@@ -283,6 +288,7 @@ class Informer(Generic[T]):
             if old != obj:
                 self._emit(old, obj)
         self.resource_version = page.resource_version
+        self.failing_since = None
         if not self.synced.is_set():
             logger.debug("informer synced", resource=self.resource.plural, count=len(fresh))
             self.synced.set()
@@ -296,6 +302,7 @@ class Informer(Generic[T]):
             field_selector=self._field_selector,
             timeout_seconds=int(self._watch_timeout * (1 + random.random())),
         ) as events:
+            self.failing_since = None  # the API server accepted the watch
             async for event in events:
                 self._apply(event)
                 self._backoff.reset()

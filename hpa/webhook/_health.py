@@ -1,9 +1,11 @@
 """The health server: ``/healthz`` (liveness) and ``/readyz`` (readiness) on :8081.
 
-Liveness answers 200 while the event loop serves requests at all. Readiness reads the current
-state of named checks (e.g. "caches synced", "certificate loaded"; ``observability.Readiness``
-holds them) and answers 503 naming each failing one until there is at least one and all pass,
-so ``kubectl describe pod`` shows what a replica waits for.
+Liveness answers 200 while the event loop serves requests at all and every liveness check
+passes (hpa's: its informers have not failed for too long, ``controllers._health``); 503 names
+the failing ones. Readiness reads the current state of named checks (e.g. "caches synced",
+"certificate loaded"; ``observability.Readiness`` holds them) and answers 503 naming each
+failing one until there is at least one and all pass, so ``kubectl describe pod`` shows what a
+replica waits for.
 """
 
 from collections.abc import Callable, Mapping
@@ -28,14 +30,23 @@ Checks = Callable[[], Mapping[str, bool]]
 class HealthServer:
     """Serves ``/healthz`` and ``/readyz``."""
 
-    def __init__(self, *, checks: Checks, host: str = "0.0.0.0", port: int = DEFAULT_PORT) -> None:
+    def __init__(
+        self,
+        *,
+        checks: Checks,
+        live_checks: Checks = dict,
+        host: str = "0.0.0.0",
+        port: int = DEFAULT_PORT,
+    ) -> None:
         """Args:
         checks: the named readiness checks; ``/readyz`` answers 200 once there is at least
             one and all pass.
+        live_checks: the named liveness checks; ``/healthz`` answers 200 while none fails.
         host: the address to bind.
         port: the port to bind; 0 picks a free one.
         """
         self._checks = checks
+        self._live_checks = live_checks
         self._host = host
         self._port = port
 
@@ -58,6 +69,9 @@ class HealthServer:
         return app
 
     async def _healthz(self, request: web.Request) -> web.Response:
+        failing = [name for name, ok in sorted(self._live_checks().items()) if not ok]
+        if failing:
+            return web.Response(status=503, text=f"not live: {', '.join(failing)}\n")
         return web.Response(text="ok\n")
 
     async def _readyz(self, request: web.Request) -> web.Response:

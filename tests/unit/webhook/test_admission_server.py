@@ -265,12 +265,25 @@ async def test_shutdown_finishes_in_flight_reviews(
 async def test_health_server_reports_failing_checks(
     aiohttp_client: ClientFactory, checks: dict[str, bool], status: int, text: str
 ) -> None:
-    """/readyz names failing checks with 503 until all pass; /healthz is always 200."""
+    """/readyz names failing checks with 503 until all pass; /healthz does not follow them."""
     health = webhook.HealthServer(checks=lambda: checks, port=0)
     client = await aiohttp_client(health.app())
     assert (await client.get("/healthz")).status == 200
     answer = await client.get("/readyz")
     assert (answer.status, await answer.text()) == (status, text)
+
+
+async def test_health_server_reports_failing_liveness_checks(
+    aiohttp_client: ClientFactory,
+) -> None:
+    """/healthz answers 503 naming each failing liveness check, 200 while none fails."""
+    live = {"watches-working": False}
+    health = webhook.HealthServer(checks=dict, live_checks=lambda: live, port=0)
+    client = await aiohttp_client(health.app())
+    answer = await client.get("/healthz")
+    assert (answer.status, await answer.text()) == (503, "not live: watches-working\n")
+    live["watches-working"] = True
+    assert (await client.get("/healthz")).status == 200
 
 
 async def test_metrics_server_exposes_admission_metrics(
