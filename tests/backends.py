@@ -98,3 +98,20 @@ def start(
             )
         time.sleep(0.2)  # poll until the deadline
     return started, kubeconfig
+
+
+def start_control_plane(
+    directory: pathlib.Path, *extra: str, within: float = 300
+) -> tuple[Started, pathlib.Path]:
+    """:func:`start` the control plane with its state (etcd's data, the components' logs) under
+    ``directory`` rather than the shared temporary directory, where another user's clean-up
+    could remove it while it runs."""
+    saved = os.environ.get("TMPDIR")
+    os.environ["TMPDIR"] = str(directory)
+    try:
+        return start(CONTROL_PLANE, directory, *extra, within=within)
+    finally:
+        if saved is None:
+            del os.environ["TMPDIR"]
+        else:
+            os.environ["TMPDIR"] = saved
