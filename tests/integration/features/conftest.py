@@ -1,59 +1,87 @@
-"""The feature scenarios run against the sandbox: with the operator's fixtures, or with the
-whole hpa process (``hpa``) when admission is part of the behaviour."""
+"""The feature scenarios run against the API server of ``--api-server`` (``tests/clusters.py``):
+with the operator's fixtures, or with the whole hpa process (``hpa``) when admission is part of
+the behaviour, and with the real kubectl (``kubectl``) where a user would use it."""
 
 import pathlib
+import subprocess
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 import anyio
 import pytest
 
-from hpa import manifests, webhook
-from hpa import sandbox as sandbox_module
 from hpa.cli import _process, _sandbox
-from tests.integration.operator.conftest import cluster, operator
-from tests.sandbox_fixtures import poll_until
+from tests.clusters import (
+    Cluster,
+    cluster,
+    control_plane,
+    control_plane_cluster,
+    operator,
+    sandbox_cluster,
+)
+from tests.sandbox_fixtures import Kubectl
 
-__all__ = ["Hpa", "cluster", "hpa", "operator"]
-
-_INSTALLED_KINDS = {"Namespace", "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"}
+__all__ = [
+    "Hpa",
+    "cluster",
+    "control_plane",
+    "control_plane_cluster",
+    "hpa",
+    "kubectl",
+    "operator",
+    "sandbox_cluster",
+]
 
 
 Hpa = Callable[[], AbstractAsyncContextManager[_process.Running]]
 
 
 @pytest.fixture
-def hpa(sandbox: sandbox_module.Sandbox, kubeconfig: pathlib.Path) -> Hpa:
-    """Run the whole hpa process (webhook and operator) against the sandbox, as `hpa sandbox`
-    does: webhook configurations installed, the webhook Service mapped to the local server.
-    A context manager factory, entered in the test (a task group cannot span fixture tasks)."""
+def hpa(cluster: Cluster) -> Hpa:
+    """Run the whole hpa process (webhook and operator) in this process, as ``hpa sandbox``
+    does: webhook configurations installed, and the API server's calls to them routed to its
+    admission server. A context manager factory, entered in the test (a task group cannot span
+    fixture tasks)."""
 
     @asynccontextmanager
     async def run() -> AsyncIterator[_process.Running]:
-        for document in manifests.install_documents():
-            if document["kind"] in _INSTALLED_KINDS:
-                await sandbox.create(document)
+        await cluster.install_webhooks()
         stop = anyio.Event()
         async with anyio.create_task_group() as group:
             running: _process.Running = await group.start(
-                _sandbox._operate, kubeconfig, _sandbox._local_serving(), stop
+                _sandbox._operate, cluster.operator_kubeconfig, _sandbox._local_serving(), stop
             )
-            sandbox.service_map[(manifests.DEFAULT_NAMESPACE, manifests.SERVICE, 443)] = (
-                f"127.0.0.1:{running.webhook_port}"
-            )
-            await poll_until(lambda: _ca_injected(sandbox), within=10)
+            await cluster.route_webhook(running.webhook_port)
             yield running
             stop.set()
 
     return run
 
 
-def _ca_injected(sandbox: sandbox_module.Sandbox) -> bool:
-    found = sandbox.get(
-        "admissionregistration.k8s.io/v1",
-        "ValidatingWebhookConfiguration",
-        webhook.VALIDATING_NAME,
-    )
-    return found is not None and all(
-        hook.get("clientConfig", {}).get("caBundle") for hook in found.get("webhooks", [])
-    )
+@pytest.fixture
+def kubectl(cluster: Cluster, tmp_path: pathlib.Path) -> Kubectl:
+    """Run the real kubectl against the cluster as its admin (skips without kubectl on PATH,
+    on the sandbox; the control plane brings its own)."""
+    executable = cluster.kubectl_executable
+    if executable is None:
+        pytest.skip("kubectl is not on PATH; these tests drive the sandbox with the real kubectl")
+    cache = tmp_path / "kube-cache"
+
+    async def run(
+        *args: str, input: str | None = None, check: bool = True, within: float = 30
+    ) -> subprocess.CompletedProcess[str]:
+        command = [
+            executable, "--kubeconfig", str(cluster.kubeconfig), "--cache-dir", str(cache), *args
+        ]  # fmt: skip
+        with anyio.fail_after(within):
+            done = await anyio.run_process(
+                command, input=input.encode() if input is not None else None, check=False
+            )
+        result = subprocess.CompletedProcess(
+            command, done.returncode, done.stdout.decode(), done.stderr.decode()
+        )
+        if check and result.returncode != 0:
+            pytest.fail(f"kubectl {' '.join(args)} failed ({result.returncode}):\n{result.stderr}")
+        return result
+
+    return run

@@ -12,8 +12,13 @@ import pytest
 
 from hpa import sandbox
 from hpa.sandbox import _calls, _engine
+from tests.clusters import sandbox_only
 
 JSON = dict[str, Any]
+pytestmark = sandbox_only(
+    "tests the sandbox's own update path with its admission hooks replaced; kube-apiserver's "
+    "GuaranteedUpdate is what it imitates, and nothing here can hold a real admission chain"
+)
 
 
 class GatedAdmission:

@@ -1,7 +1,8 @@
-"""Per-pod ports for StatefulSets, through hpa's webhook and operator against the sandbox.
+"""Per-pod ports for StatefulSets, through hpa's webhook and operator, against the API server of
+``--api-server``.
 
-The sandbox runs no StatefulSet controller: the tests create and delete the pods as it would
-(names ``<sts>-<ordinal>``, an ownerReference to the StatefulSet, the template's metadata).
+The sandbox runs no StatefulSet controller: there the tests create and delete the pods as it
+would; on the control plane kube-controller-manager's does, and the tests wait for it.
 """
 
 import json
@@ -9,12 +10,15 @@ from typing import Any
 
 import pytest
 
-from hpa import api, sandbox
+from hpa import api
+from tests.clusters import Cluster
 from tests.integration.features.conftest import Hpa
 from tests.operator_fixtures import sample_class
 from tests.sandbox_fixtures import Kubectl, poll_until
 
 Obj = dict[str, Any]
+#: The most replicas a test asks for: no pod of a higher ordinal ever exists.
+_MOST_REPLICAS = 3
 
 
 def _statefulset(name: str, *, replicas: int, when_scaled: str, when_deleted: str) -> Obj:
@@ -56,20 +60,75 @@ def _template(name: str) -> Obj:
     }
 
 
-class StatefulSetController:
-    """Creates and deletes a StatefulSet's pods, as kube's StatefulSet controller would."""
+class StatefulSetDriver:
+    """What the tests do to a StatefulSet, and where they look; the pods come and go as the
+    StatefulSet controller makes them (see :class:`ActingController` and :class:`Controller`)."""
 
-    def __init__(self, server: sandbox.Sandbox, kubectl: Kubectl, name: str) -> None:
-        self.server = server
+    def __init__(self, cluster: Cluster, kubectl: Kubectl, name: str) -> None:
+        self.cluster = cluster
         self.kubectl = kubectl
         self.name = name
 
-    def _uid(self) -> str:
-        found = self.server.get("apps/v1", "StatefulSet", self.name, namespace="default")
-        assert found is not None
-        return str(found["metadata"]["uid"])
+    async def start(self, *, replicas: int, when_scaled: str, when_deleted: str) -> None:
+        """Create the StatefulSet; returns once its pods exist."""
+        body = _statefulset(
+            self.name, replicas=replicas, when_scaled=when_scaled, when_deleted=when_deleted
+        )
+        await self.kubectl("apply", "-f", "-", input=json.dumps(body))
+        await self._pods_follow(replicas)
 
-    async def create_pod(self, ordinal: int) -> None:
+    async def scale(self, replicas: int) -> None:
+        """Set spec.replicas; returns once pods below it exist and those above are gone."""
+        # the sandbox serves no /scale subresource: patch spec.replicas as `kubectl scale` would
+        patch = json.dumps({"spec": {"replicas": replicas}})
+        await self.kubectl("patch", "statefulset", self.name, "--type=merge", "-p", patch)
+        await self._pods_follow(replicas)
+
+    async def replace_pod(self, ordinal: int) -> None:
+        """Delete a pod; returns once it is back."""
+        raise NotImplementedError
+
+    async def _pods_follow(self, replicas: int) -> None:
+        raise NotImplementedError
+
+    def pod(self, ordinal: int) -> Obj | None:
+        return self.cluster.get("pods", f"{self.name}-{ordinal}", "default")
+
+    def host_port(self, ordinal: int) -> int:
+        pod = self.pod(ordinal)
+        assert pod is not None
+        port = pod["spec"]["containers"][0]["ports"][0].get("hostPort", 0)
+        assert pod["metadata"]["annotations"][f"{api.PORT_ANNOTATION_PREFIX}http"] == str(port)
+        assert pod["metadata"]["annotations"][f"{api.CLAIM_ANNOTATION_PREFIX}http"] == (
+            f"{self.name}-{ordinal}-http"
+        )
+        return int(port)
+
+    def claim(self, ordinal: int) -> Obj | None:
+        return self.cluster.get(api.PLURAL_CLAIM, f"{self.name}-{ordinal}-http", "default")
+
+
+class ActingController(StatefulSetDriver):
+    """On the sandbox, which runs no StatefulSet controller, the test creates and deletes the
+    pods as it would (names ``<sts>-<ordinal>``, an ownerReference to the StatefulSet, the
+    template's metadata)."""
+
+    async def replace_pod(self, ordinal: int) -> None:
+        await self._delete_pod(ordinal)
+        await poll_until(lambda: self.pod(ordinal) is None)
+        await self._create_pod(ordinal)
+
+    async def _pods_follow(self, replicas: int) -> None:
+        for ordinal in range(replicas):
+            if self.pod(ordinal) is None:
+                await self._create_pod(ordinal)
+        for ordinal in reversed(range(replicas, _MOST_REPLICAS)):
+            if self.pod(ordinal) is not None:
+                await self._delete_pod(ordinal)
+
+    async def _create_pod(self, ordinal: int) -> None:
+        statefulset = self.cluster.get("statefulsets", self.name, "default")
+        assert statefulset is not None
         template = _template(self.name)
         pod = {
             "apiVersion": "v1",
@@ -83,7 +142,7 @@ class StatefulSetController:
                         "apiVersion": "apps/v1",
                         "kind": "StatefulSet",
                         "name": self.name,
-                        "uid": self._uid(),
+                        "uid": statefulset["metadata"]["uid"],
                         "controller": True,
                         "blockOwnerDeletion": True,
                     }
@@ -93,70 +152,76 @@ class StatefulSetController:
         }
         await self.kubectl("create", "-f", "-", input=json.dumps(pod))
 
-    async def delete_pod(self, ordinal: int) -> None:
+    async def _delete_pod(self, ordinal: int) -> None:
         await self.kubectl("delete", "pod", f"{self.name}-{ordinal}", "--wait=false")
 
-    def host_port(self, ordinal: int) -> int:
-        pod = self.server.get("v1", "Pod", f"{self.name}-{ordinal}", namespace="default")
+
+class Controller(StatefulSetDriver):
+    """On the control plane, kube-controller-manager's StatefulSet controller makes the pods
+    (one at a time, each once the one before is Ready: the stand-in kubelet reports them
+    Running) and the test waits for them."""
+
+    async def replace_pod(self, ordinal: int) -> None:
+        pod = self.pod(ordinal)
         assert pod is not None
-        port = pod["spec"]["containers"][0]["ports"][0].get("hostPort", 0)
-        assert pod["metadata"]["annotations"][f"{api.PORT_ANNOTATION_PREFIX}http"] == str(port)
-        assert pod["metadata"]["annotations"][f"{api.CLAIM_ANNOTATION_PREFIX}http"] == (
-            f"{self.name}-{ordinal}-http"
+        await self.kubectl("delete", "pod", f"{self.name}-{ordinal}", "--wait=false")
+        await poll_until(lambda: self._live(ordinal, other_than=pod["metadata"]["uid"]), within=30)
+
+    async def _pods_follow(self, replicas: int) -> None:
+        def followed() -> bool:
+            return all(self._live(o) for o in range(replicas)) and all(
+                self.pod(o) is None for o in range(replicas, _MOST_REPLICAS)
+            )
+
+        await poll_until(followed, within=60, interval=0.1)
+
+    def _live(self, ordinal: int, *, other_than: str = "") -> bool:
+        pod = self.pod(ordinal)
+        return (
+            pod is not None
+            and "deletionTimestamp" not in pod["metadata"]
+            and pod["metadata"]["uid"] != other_than
         )
-        return int(port)
-
-    def claim(self, ordinal: int) -> Obj | None:
-        return self.server.get(
-            api.API_VERSION, api.KIND_CLAIM, f"{self.name}-{ordinal}-http", namespace="default"
-        )
 
 
-async def _scale(kubectl: Kubectl, name: str, replicas: int) -> None:
-    # the sandbox serves no /scale subresource: patch spec.replicas as `kubectl scale` would
-    patch = json.dumps({"spec": {"replicas": replicas}})
-    await kubectl("patch", "statefulset", name, "--type=merge", "-p", patch)
+def _driver(cluster: Cluster, kubectl: Kubectl, name: str) -> StatefulSetDriver:
+    kind = Controller if cluster.runs_controllers else ActingController
+    return kind(cluster, kubectl, name)
 
 
-async def _setup(server: sandbox.Sandbox, kubectl: Kubectl) -> None:
+async def _setup(cluster: Cluster, kubectl: Kubectl) -> None:
     await kubectl("label", "namespace", "default", f"{api.NAMESPACE_LABEL}=true")
-    await server.create(sample_class())
+    await cluster.create(sample_class())
 
 
 @pytest.mark.parametrize(
     "policy", [pytest.param(api.RETENTION_DELETE, id="delete"), pytest.param("Retain", id="retain")]
 )
 async def test_statefulset_pods_get_stable_ports(
-    sandbox: sandbox.Sandbox, kubectl: Kubectl, hpa: Hpa, policy: str
+    cluster: Cluster, kubectl: Kubectl, hpa: Hpa, policy: str
 ) -> None:
     """3 replicas get 3 distinct ports; a deleted pod comes back with its port; scaling to 1
-    releases the other two claims under whenScaled=Delete and keeps them under Retain."""
-    await _setup(sandbox, kubectl)
+    releases the other two claims under whenScaled=Delete and keeps them under Retain, for the
+    pods that come back when it is scaled up again."""
+    await _setup(cluster, kubectl)
     async with hpa():
-        body = _statefulset("web", replicas=3, when_scaled=policy, when_deleted="Retain")
-        await kubectl("apply", "-f", "-", input=json.dumps(body))
-        sts = StatefulSetController(sandbox, kubectl, "web")
-        for ordinal in range(3):
-            await sts.create_pod(ordinal)
+        sts = _driver(cluster, kubectl, "web")
+        await sts.start(replicas=3, when_scaled=policy, when_deleted="Retain")
         ports = [sts.host_port(ordinal) for ordinal in range(3)]
         assert len(set(ports)) == 3 and all(9000 <= p <= 9500 for p in ports)
         claim = sts.claim(1)
         assert claim is not None and claim["status"]["phase"] == api.PHASE_BOUND
         assert claim["metadata"]["labels"][api.ORDINAL_LABEL] == "1"
 
-        await sts.delete_pod(1)
-        await poll_until(lambda: sandbox.get("v1", "Pod", "web-1", namespace="default") is None)
-        await sts.create_pod(1)
+        await sts.replace_pod(1)
         assert sts.host_port(1) == ports[1]
 
-        await _scale(kubectl, "web", 1)
-        for ordinal in (1, 2):
-            await sts.delete_pod(ordinal)
+        await sts.scale(1)
         if policy == api.RETENTION_DELETE:
             await poll_until(lambda: sts.claim(1) is None and sts.claim(2) is None, within=10)
             await poll_until(
                 lambda: all(
-                    sandbox.get(api.API_VERSION, api.KIND_HOSTPORT, api.hostport_name(p)) is None
+                    cluster.get(api.PLURAL_HOSTPORT, api.hostport_name(p)) is None
                     for p in ports[1:]
                 ),
                 within=10,
@@ -164,33 +229,29 @@ async def test_statefulset_pods_get_stable_ports(
         else:
             # a second StatefulSet with Delete, scaled after this one, is a sync point: once
             # its claim is gone, the operator has seen this one's scale-down too
-            await _scale_marker(sandbox, kubectl)
+            await _scale_marker(cluster, kubectl)
             assert sts.claim(1) is not None and sts.claim(2) is not None
-            await sts.create_pod(2)
-            assert sts.host_port(2) == ports[2]
+            await sts.scale(3)
+            assert [sts.host_port(ordinal) for ordinal in (1, 2)] == ports[1:]
         assert sts.claim(0) is not None and sts.host_port(0) == ports[0]
 
 
-async def _scale_marker(server: sandbox.Sandbox, kubectl: Kubectl) -> None:
-    body = _statefulset("marker", replicas=1, when_scaled="Delete", when_deleted="Retain")
-    await kubectl("apply", "-f", "-", input=json.dumps(body))
-    marker = StatefulSetController(server, kubectl, "marker")
-    await marker.create_pod(0)
-    await marker.delete_pod(0)
-    await _scale(kubectl, "marker", 0)
+async def _scale_marker(cluster: Cluster, kubectl: Kubectl) -> None:
+    marker = _driver(cluster, kubectl, "marker")
+    await marker.start(replicas=1, when_scaled="Delete", when_deleted="Retain")
+    await marker.scale(0)
     await poll_until(lambda: marker.claim(0) is None, within=10)
 
 
 async def test_statefulset_deletion_deletes_claims_under_when_deleted_delete(
-    sandbox: sandbox.Sandbox, kubectl: Kubectl, hpa: Hpa
+    cluster: Cluster, kubectl: Kubectl, hpa: Hpa
 ) -> None:
     """Under whenDeleted=Delete the claims are owned by the StatefulSet and go with it."""
-    await _setup(sandbox, kubectl)
+    await cluster.controllers_know(api.PLURAL_CLAIM)  # the garbage collector deletes them
+    await _setup(cluster, kubectl)
     async with hpa():
-        body = _statefulset("db", replicas=1, when_scaled="Retain", when_deleted="Delete")
-        await kubectl("apply", "-f", "-", input=json.dumps(body))
-        sts = StatefulSetController(sandbox, kubectl, "db")
-        await sts.create_pod(0)
+        sts = _driver(cluster, kubectl, "db")
+        await sts.start(replicas=1, when_scaled="Retain", when_deleted="Delete")
         claim = sts.claim(0)
         assert claim is not None
         assert claim["metadata"]["ownerReferences"][0]["name"] == "db"

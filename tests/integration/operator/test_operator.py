@@ -1,4 +1,4 @@
-"""The operator scenarios against the sandbox API server, through kr8s (see
+"""The operator scenarios against the API server of ``--api-server``, through kr8s (see
 ``tests/operator_scenarios.py``)."""
 
 from tests.operator_scenarios import (

@@ -6,8 +6,13 @@ import pathlib
 import anyio
 
 from hpa import kube, sandbox
+from tests.clusters import sandbox_only
 
 
+@sandbox_only(
+    "counts the connections the sandbox accepted (sandbox.counters); it tests hpa's client, "
+    "not the API server, and kube-apiserver has no such count"
+)
 async def test_requests_reuse_connections_while_many_watches_are_open(
     sandbox: sandbox.Sandbox, kubeconfig: pathlib.Path
 ) -> None:
