@@ -1,13 +1,16 @@
 """Chaos during a burst of claims: leaders killed, watches dropped, the API failing, 410s.
 
 Replicas run in-process with leader election (short lease timings) so that a leader can be
-killed by cancelling its task; ``test_failover.py`` SIGKILLs child processes. After the burst
+killed by cancelling its task; ``test_failover.py`` SIGKILLs child processes. The API's
+failures are injected into the replicas' requests only (the sandbox's faults, or the control
+plane's fault proxy); the test's own calls and its observer are left alone. After the burst
 every claim must be Bound exactly once, no port held twice, no HostPort orphaned, every
 replica's index equal to the API, and the repair loop must have repaired (and reported, as
 Events and ``hpa_repair_actions_total``) the damage done behind the operator's back.
 """
 
 import pathlib
+import shutil
 import time
 from typing import Any
 
@@ -16,6 +19,7 @@ import anyio.abc
 
 from hpa import api, controllers, observability, sandbox
 from hpa.cli import _operator
+from tests.clusters import Cluster
 from tests.reliability import harness
 
 NAMESPACE = "default"
@@ -25,17 +29,26 @@ FAST_LEASE = {"lease_duration": 2.0, "renew_deadline": 1.5, "retry_period": 0.3}
 class Replicas:
     """In-process operators with leader election, each in a cancel scope of its own."""
 
-    def __init__(self, group: anyio.abc.TaskGroup, kubeconfig: pathlib.Path) -> None:
+    def __init__(
+        self, group: anyio.abc.TaskGroup, kubeconfig: pathlib.Path, *, namespace: str,
+        workdir: pathlib.Path,
+    ) -> None:  # fmt: skip
         self._group = group
         self._kubeconfig = kubeconfig
+        self._namespace = namespace
+        self._workdir = workdir
         self.managers: dict[str, controllers.Manager] = {}
         self._scopes: dict[str, anyio.CancelScope] = {}
         self.killed = 0
 
     async def start(self, identity: str) -> controllers.Manager:
         """Start a replica; returns once its index is rebuilt."""
+        # A kubeconfig of its own: kr8s shares one HTTP client among the callers of one
+        # kubeconfig, and a replica that stops closes it (as separate processes would not).
+        kubeconfig = self._workdir / f"{identity}.kubeconfig"
+        shutil.copyfile(self._kubeconfig, kubeconfig)
         config = _operator.OperatorConfig(
-            kubeconfig=str(self._kubeconfig), namespace=NAMESPACE, identity=identity,
+            kubeconfig=str(kubeconfig), namespace=self._namespace, identity=identity,
             repair_interval=0.5, repair_grace=1.0, **FAST_LEASE,
         )  # fmt: skip
         scope = anyio.CancelScope()
@@ -78,9 +91,8 @@ def repair_actions() -> dict[str, float]:
     return found
 
 
-async def _chaos(server: sandbox.Sandbox, replicas: Replicas, progress: Any, total: int) -> None:
+async def _chaos(cluster: Cluster, replicas: Replicas, progress: Any, total: int) -> None:
     """The faults, each once the burst has reached its share of ``total`` claims."""
-    faults = server.faults
 
     async def at(share: float) -> None:
         await harness.eventually(lambda: progress() >= total * share, within=120)
@@ -88,23 +100,23 @@ async def _chaos(server: sandbox.Sandbox, replicas: Replicas, progress: Any, tot
     await at(0.1)
     await replicas.kill_leader("c")
     await at(0.25)
-    faults.drop_watches()
+    cluster.drop_watches()
     await at(0.35)
     # The API answers 500 and 429 for a while, then hangs a few calls until they time out.
-    faults.fail(verb="create", resource=api.PLURAL_HOSTPORT, status=500, times=None)
-    faults.fail(verb="patch", resource=api.PLURAL_CLAIM, status=429, times=None)
-    faults.fail(verb="patch", resource=f"{api.PLURAL_CLAIM}/status", status=503, times=None)
-    faults.fail(verb="list", status=500, times=None)
+    cluster.fail_all(verb="create", resource=api.PLURAL_HOSTPORT, status=500)
+    cluster.fail_all(verb="patch", resource=api.PLURAL_CLAIM, status=429)
+    cluster.fail_all(verb="patch", resource=f"{api.PLURAL_CLAIM}/status", status=503)
+    cluster.fail_all(verb="list", status=500)
     await anyio.sleep(1.0)
-    faults.clear()
-    faults.hang(verb="create", resource=api.PLURAL_HOSTPORT, seconds=2.0, times=4)
-    faults.hang(verb="watch", seconds=2.0, times=2)
+    cluster.clear_faults()
+    cluster.hang(verb="create", resource=api.PLURAL_HOSTPORT, seconds=2.0, times=4)
+    cluster.hang(verb="watch", seconds=2.0, times=2)
     await at(0.5)
-    faults.expire_watch_window()
-    faults.drop_watches()
+    cluster.expire()
+    cluster.drop_watches()
     await at(0.7)
     await replicas.kill_leader("d")
-    faults.drop_watches()
+    cluster.drop_watches()
 
 
 def _hostport(port: int, *, class_name: str, claim_uid: str) -> dict[str, Any]:
@@ -120,67 +132,71 @@ def _hostport(port: int, *, class_name: str, claim_uid: str) -> dict[str, Any]:
     }
 
 
-async def _damage(server: sandbox.Sandbox, *, free_port: int) -> tuple[str, int]:
+async def _damage(cluster: Cluster, *, free_port: int) -> tuple[str, int]:
     """An orphaned HostPort, and a bound claim whose HostPort vanished (as after an etcd
     restore from an older backup); returns that claim's key and port."""
-    await server.create(_hostport(free_port, class_name="chaos", claim_uid="no-such-claim"))
-    victim = next(iter(server.store.items(harness.CLAIMS_STORAGE)))
-    name = victim["spec"]["hostPortName"]
-    hostport = dict(server.store.get(harness.HOSTPORTS_STORAGE, ("", name)) or {})
-    rv = server.store.next_rv()
-    hostport["metadata"] = {**hostport["metadata"], "resourceVersion": str(rv)}
-    server.store.write("DELETED", harness.HOSTPORTS_STORAGE, ("", name), hostport, rv=rv)
+    await cluster.create(_hostport(free_port, class_name="chaos", claim_uid="no-such-claim"))
+    victim = cluster.items(api.PLURAL_CLAIM)[0]
+    await cluster.vanish(api.PLURAL_HOSTPORT, victim["spec"]["hostPortName"])
     return victim["metadata"]["name"], victim["status"]["port"]
 
 
 async def chaos(
-    server: sandbox.Sandbox, workdir: pathlib.Path, *, claims: int, within: float = 120
-) -> dict[str, Any]:
+    target: Cluster | sandbox.Sandbox, workdir: pathlib.Path, *, claims: int,
+    within: float = 120,
+) -> dict[str, Any]:  # fmt: skip
     """A burst of ``claims`` claims under chaos; returns the figures."""
-    await server.create(harness.host_port_class("chaos", 40000, 40000 + claims + 10))
-    log = harness.BindingLog(server)
+    async with harness.driven(target, workdir) as cluster:
+        return await _burst(cluster, workdir, claims=claims, within=within)
+
+
+async def _burst(
+    cluster: Cluster, workdir: pathlib.Path, *, claims: int, within: float
+) -> dict[str, Any]:
+    await cluster.create(harness.host_port_class("chaos", 40000, 40000 + claims + 10))
+    log = await harness.BindingLog.watching(cluster)
     before = repair_actions()
-    kubeconfig = server.write_kubeconfig(workdir / "kubeconfig")
     created = 0
     started = time.perf_counter()
     async with anyio.create_task_group() as group:
-        replicas = Replicas(group, kubeconfig)
+        replicas = Replicas(
+            group, cluster.operator_kubeconfig, namespace=cluster.operator_namespace,
+            workdir=workdir,
+        )  # fmt: skip
         await replicas.start("a")
         await replicas.start("b")
         async with anyio.create_task_group() as burst:
-            burst.start_soon(_chaos, server, replicas, lambda: len(log.bound_at), claims)
+            burst.start_soon(_chaos, cluster, replicas, lambda: len(log.bound_at), claims)
             for number in range(claims):
-                await server.create(harness.claim(f"k{number}", namespace=NAMESPACE,
-                                                  class_name="chaos"))  # fmt: skip
+                await cluster.create(harness.claim(f"k{number}", namespace=NAMESPACE,
+                                                   class_name="chaos"))  # fmt: skip
                 created += 1
                 if number % 20 == 0:
                     await anyio.sleep(0.01)  # a burst, not one write: let the chaos interleave
         await harness.eventually(lambda: len(log.bound_at) == claims, within=within,
                                  message=lambda: f"{len(log.bound_at)}/{claims} bound")  # fmt: skip
         bound_in = time.perf_counter() - started
-        harness.assert_consistent(server, bound=claims)
-        victim, port = await _damage(server, free_port=40000 + claims + 10)
+        harness.assert_consistent(cluster, bound=claims)
+        victim, port = await _damage(cluster, free_port=40000 + claims + 10)
         await harness.eventually(
             lambda: (
-                server.store.count(harness.HOSTPORTS_STORAGE) == claims
-                and server.get(api.API_VERSION, api.KIND_HOSTPORT, api.hostport_name(port))
+                cluster.count(api.PLURAL_HOSTPORT) == claims
+                and cluster.get(api.PLURAL_HOSTPORT, api.hostport_name(port))
             ),
             within=30,
             message=lambda: "the orphan is still there or the missing HostPort was not re-created",
         )
-        harness.assert_consistent(server, bound=claims)
+        harness.assert_consistent(cluster, bound=claims)
         assert not log.rebound(), f"claims bound twice: {list(log.rebound().items())[:10]}"
         for identity, manager in replicas.managers.items():
             await harness.eventually(
-                lambda manager=manager: _index_matches(server, manager),
+                lambda manager=manager: _index_matches(cluster, manager),
                 within=15,
                 message=lambda identity=identity: f"replica {identity}'s index differs",
             )
         # The Event comes after the HostPort and the claim's Repaired condition.
         await harness.eventually(
-            lambda: any(
-                e["reason"] == "HostPortRecreated" for e in server.store.items(("", "events"))
-            ),
+            lambda: any(e["reason"] == "HostPortRecreated" for e in cluster.items("events")),
             within=15,
             message=lambda: "no HostPortRecreated Event",
         )
@@ -199,9 +215,9 @@ async def chaos(
     }
 
 
-def _index_matches(server: sandbox.Sandbox, manager: controllers.Manager) -> bool:
+def _index_matches(cluster: Cluster, manager: controllers.Manager) -> bool:
     listed = {
         (h["spec"]["port"], h["spec"]["hostPortClassName"])
-        for h in server.store.items(harness.HOSTPORTS_STORAGE)
+        for h in cluster.items(api.PLURAL_HOSTPORT)
     }
     return set(manager.ports.held()) == listed

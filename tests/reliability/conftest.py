@@ -1,4 +1,5 @@
-"""The reliability suite: short by default (CI), long with ``--long`` or ``HPA_LONG=1``.
+"""The reliability suite: short by default (CI), long with ``--long`` or ``HPA_LONG=1``; against
+the API server of ``--api-server`` (``tests/clusters.py``).
 
 The long form uses the sizes of the reliability issue (10,000 claims, 50 pods/s, 100,000 soak
 cycles, SIGKILLed replicas) and takes tens of minutes; ``bench/reliability.py`` runs the same
@@ -10,6 +11,10 @@ import os
 from collections.abc import Iterator
 
 import pytest
+
+from tests.clusters import cluster, control_plane, control_plane_cluster, sandbox_cluster
+
+__all__ = ["cluster", "control_plane", "control_plane_cluster", "sandbox_cluster"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

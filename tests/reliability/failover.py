@@ -30,8 +30,9 @@ import aiohttp
 import anyio
 import anyio.abc
 
-from hpa import api, kube, sandbox, webhook
+from hpa import api, kube, manifests, sandbox, webhook
 from hpa.cli import _operator, _process
+from tests.clusters import Cluster
 from tests.reliability import harness
 
 LEASE_DURATION, RENEW_DEADLINE, RETRY_PERIOD = 2.0, 1.5, 0.3
@@ -46,15 +47,22 @@ NAMESPACE = "apps"
 
 
 class LeaseLog:
-    """Every write of the Lease as the API server saw it: ``(time, holder)``."""
+    """Every write of the Lease as the API server stored it: ``(time, holder)``, the time when
+    this process saw it (on the control plane, through a watch)."""
 
-    def __init__(self, server: sandbox.Sandbox) -> None:
+    def __init__(self) -> None:
         self.writes: list[tuple[float, str]] = []
-        server.store.subscribe(self._observe)
 
-    def _observe(self, event: Any) -> None:
-        if event.storage == ("coordination.k8s.io", "leases") and event.type != "DELETED":
-            holder = event.obj.get("spec", {}).get("holderIdentity") or ""
+    @classmethod
+    async def watching(cls, cluster: Cluster) -> "LeaseLog":
+        """A log of the Lease's writes from now on."""
+        log = cls()
+        await cluster.subscribe("leases", log.observe)
+        return log
+
+    def observe(self, type: str, obj: dict[str, Any]) -> None:
+        if type != "DELETED" and obj["metadata"]["name"] == manifests.LEASE_NAME:
+            holder = obj.get("spec", {}).get("holderIdentity") or ""
             self.writes.append((time.perf_counter(), holder))
 
     def holder(self) -> str:
@@ -151,13 +159,11 @@ class Prober:
             self.failures.append((replica, text[:300]))
 
 
-async def _bound_claim(server: sandbox.Sandbox, name: str) -> int:
-    await server.create(harness.claim(name, namespace=NAMESPACE, class_name="failover"))
+async def _bound_claim(cluster: Cluster, name: str) -> int:
+    await cluster.create(harness.claim(name, namespace=NAMESPACE, class_name="failover"))
     found = await harness.eventually(
         lambda: (
-            (server.get(api.API_VERSION, api.KIND_CLAIM, name, namespace=NAMESPACE) or {})
-            .get("status", {})
-            .get("port")
+            (cluster.get(api.PLURAL_CLAIM, name, NAMESPACE) or {}).get("status", {}).get("port")
         ),
         within=20,
     )
@@ -190,21 +196,26 @@ async def _process_replica(
             await inner.aclose()
 
 
-async def partition(server: sandbox.Sandbox, workdir: pathlib.Path) -> dict[str, Any]:
+async def partition(target: Cluster | sandbox.Sandbox, workdir: pathlib.Path) -> dict[str, Any]:
     """Partition the leader from the Lease; returns the figures."""
-    await harness.install_hpa(server, pod_namespace=NAMESPACE)
-    await server.create(harness.host_port_class("failover", 45000, 45100))
-    leases = LeaseLog(server)
-    kubeconfig = server.write_kubeconfig(workdir / "kubeconfig")
+    async with harness.driven(target, workdir) as cluster:
+        return await _partition(cluster)
+
+
+async def _partition(cluster: Cluster) -> dict[str, Any]:
+    await harness.install_hpa(cluster, pod_namespace=NAMESPACE)
+    await cluster.create(harness.host_port_class("failover", 45000, 45100))
+    leases = await LeaseLog.watching(cluster)
+    kubeconfig = cluster.operator_kubeconfig
     async with (
         _process_replica(kubeconfig, "one") as (one, one_transport),
         _process_replica(kubeconfig, "two") as (two, two_transport),
     ):
-        harness.route_webhook(server, one.webhook_port)
+        await cluster.route_webhook(one.webhook_port)
         replicas = {"one": one, "two": two}
         leader = await harness.eventually(lambda: leases.holder(), within=10)
         follower = "two" if leader == "one" else "one"
-        port = await _bound_claim(server, "probe-claim")
+        port = await _bound_claim(cluster, "probe-claim")
         prober = Prober(
             {name: r.webhook_port for name, r in replicas.items()},
             claim_name="probe-claim", port=port,
@@ -220,14 +231,14 @@ async def partition(server: sandbox.Sandbox, workdir: pathlib.Path) -> dict[str,
             await harness.eventually(lambda: leases.holder() == follower, within=10)
             elector = replicas[leader].manager.elector
             assert elector is not None and not elector.is_leader, "the old leader still leads"
-            await _bound_claim(server, "after-failover")
+            await _bound_claim(cluster, "after-failover")
             answered_at_failover = dict(prober.answered)
             await harness.eventually(
                 lambda: all(prober.answered[r] > answered_at_failover[r] + 5 for r in replicas),
                 within=10,
             )
             group.cancel_scope.cancel()
-        harness.assert_consistent(server, bound=2)
+        harness.assert_consistent(cluster, bound=2)
     gap = leases.gap(leader, follower)
     assert not prober.failures, f"admission answers failed: {prober.failures[:5]}"
     assert LEASE_DURATION <= gap <= FAILOVER_BOUND, f"failover took {gap:.2f}s"
@@ -239,13 +250,20 @@ async def partition(server: sandbox.Sandbox, workdir: pathlib.Path) -> dict[str,
     }
 
 
-async def sigkill(server: sandbox.Sandbox, workdir: pathlib.Path, *, claims: int) -> dict[str, Any]:
+async def sigkill(
+    target: Cluster | sandbox.Sandbox, workdir: pathlib.Path, *, claims: int
+) -> dict[str, Any]:
     """SIGKILL the leading child process in a burst; returns the figures."""
-    await harness.install_hpa(server, pod_namespace=NAMESPACE)
-    await server.create(harness.host_port_class("failover", 45000, 45000 + claims + 10))
-    leases = LeaseLog(server)
-    log = harness.BindingLog(server)
-    kubeconfig = server.write_kubeconfig(workdir / "kubeconfig")
+    async with harness.driven(target, workdir) as cluster:
+        return await _sigkill(cluster, workdir, claims=claims)
+
+
+async def _sigkill(cluster: Cluster, workdir: pathlib.Path, *, claims: int) -> dict[str, Any]:
+    await harness.install_hpa(cluster, pod_namespace=NAMESPACE)
+    await cluster.create(harness.host_port_class("failover", 45000, 45000 + claims + 10))
+    leases = await LeaseLog.watching(cluster)
+    log = await harness.BindingLog.watching(cluster)
+    kubeconfig = cluster.direct_kubeconfig
     children = {
         name: harness.OperatorProcess(
             kubeconfig=kubeconfig, log=workdir / f"{name}.log", identity=name, **LEASE
@@ -253,12 +271,12 @@ async def sigkill(server: sandbox.Sandbox, workdir: pathlib.Path, *, claims: int
         for name in ("one", "two")
     }
     async with children["one"].running(), children["two"].running():
-        harness.route_webhook(server, children["one"].webhook_port)
+        await cluster.route_webhook(children["one"].webhook_port)
         leader = await harness.eventually(lambda: leases.holder(), within=10)
         follower = "two" if leader == "one" else "one"
         killed_at = 0.0
         for number in range(claims):
-            await server.create(
+            await cluster.create(
                 harness.claim(f"k{number}", namespace=NAMESPACE, class_name="failover")
             )
             if number == claims // 3:
@@ -266,7 +284,7 @@ async def sigkill(server: sandbox.Sandbox, workdir: pathlib.Path, *, claims: int
                 children[leader].kill()
                 killed_at = time.perf_counter()
                 # The Service's endpoints drop the dead pod: webhook calls go to the survivor.
-                harness.route_webhook(server, children[follower].webhook_port)
+                await cluster.route_webhook(children[follower].webhook_port)
         await harness.eventually(lambda: leases.holder() == follower, within=10)
         taken_over_in = next(t for t, h in leases.writes if h == follower) - killed_at
         await harness.eventually(
@@ -274,9 +292,9 @@ async def sigkill(server: sandbox.Sandbox, workdir: pathlib.Path, *, claims: int
             message=lambda: f"{len(log.bound_at)}/{claims} bound",
         )  # fmt: skip
         assert children[follower].alive, children[follower].tail()
-        harness.assert_consistent(server, bound=claims)
+        harness.assert_consistent(cluster, bound=claims)
         assert not log.rebound(), f"claims bound twice: {list(log.rebound().items())[:10]}"
-        async with harness.Api(server) as http:
+        async with harness.Api(cluster) as http:
             await harness.assert_index_matches_api(children[follower], http)
     gap = leases.gap(leader, follower)
     assert LEASE_DURATION <= gap <= FAILOVER_BOUND, f"failover took {gap:.2f}s"

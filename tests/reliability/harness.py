@@ -1,9 +1,10 @@
-"""What the reliability scenarios share: hpa installed on a sandbox, the operator as a child
-process, raw API calls, the invariants, and the arithmetic of the figures.
+"""What the reliability scenarios share: hpa installed on the cluster of ``--api-server`` (the
+sandbox, or the real control plane: ``tests/clusters.py``), the operator as a child process, raw
+API calls, the invariants, and the arithmetic of the figures.
 
-The invariants are those DESIGN.md promises ("Ports are unique by construction"), checked on the
-API server's own store: no port is held by two HostPorts, no HostPort is orphaned, every bound
-claim holds exactly the port its HostPort holds, and no claim was ever bound to two ports.
+The invariants are those DESIGN.md promises ("Ports are unique by construction"), checked on
+what the API server stores: no port is held by two HostPorts, no HostPort is orphaned, every
+bound claim holds exactly the port its HostPort holds, and no claim was ever bound to two ports.
 """
 
 import collections
@@ -26,16 +27,13 @@ import anyio.streams.text
 
 from hpa import api, manifests, sandbox
 from tests import polling
+from tests.clusters import Cluster
 from tests.reliability import child
+from tests.sandbox_cluster import SandboxCluster
 
 Obj = dict[str, Any]
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
-CLAIMS_STORAGE = (api.GROUP, api.PLURAL_CLAIM)
-HOSTPORTS_STORAGE = (api.GROUP, api.PLURAL_HOSTPORT)
 GROUP_PATH = f"/apis/{api.API_VERSION}"
-#: The objects hpa's install puts in a cluster that the sandbox needs (as ``hpa sandbox``).
-_INSTALLED_KINDS = {"Namespace", "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"}
-WEBHOOK_SERVICE = (manifests.DEFAULT_NAMESPACE, manifests.SERVICE, 443)
 
 memory_kb = child.memory_kb
 
@@ -43,21 +41,25 @@ memory_kb = child.memory_kb
 # -- the cluster ------------------------------------------------------------------------------
 
 
-async def install_hpa(server: sandbox.Sandbox, *, pod_namespace: str = "apps") -> None:
-    """hpa's namespace and webhook configurations, and a namespace whose pods hpa admits."""
-    for document in manifests.install_documents():
-        if document["kind"] in _INSTALLED_KINDS:
-            await server.create(document)
-    labels = {api.NAMESPACE_LABEL: api.NAMESPACE_LABEL_VALUE}
-    await server.create(
-        {"apiVersion": "v1", "kind": "Namespace",
-         "metadata": {"name": pod_namespace, "labels": labels}}
-    )  # fmt: skip
+@contextlib.asynccontextmanager
+async def driven(
+    target: Cluster | sandbox.Sandbox, workdir: pathlib.Path
+) -> AsyncIterator[Cluster]:
+    """The cluster a scenario drives: ``target``, or a sandbox given as ``bench/reliability.py``
+    gives it (driven as the tests' sandbox cluster is)."""
+    if not isinstance(target, sandbox.Sandbox):
+        yield target
+        return
+    kubeconfig = target.write_kubeconfig(workdir / "kubeconfig")
+    async with SandboxCluster.connect(target, kubeconfig) as cluster:
+        yield cluster
 
 
-def route_webhook(server: sandbox.Sandbox, port: int) -> None:
-    """Send the sandbox's calls to hpa's webhook Service to a local admission server."""
-    server.service_map[WEBHOOK_SERVICE] = f"127.0.0.1:{port}"
+async def install_hpa(cluster: Cluster, *, pod_namespace: str = "apps") -> None:
+    """hpa's webhook configurations, and a namespace whose pods hpa admits; the webhook is
+    called once :meth:`~tests.clusters.Cluster.route_webhook` names a replica."""
+    await cluster.install_webhooks()
+    await cluster.ensure_namespace(pod_namespace, managed=True)
 
 
 def host_port_class(name: str, start: int, end: int) -> Obj:
@@ -111,18 +113,22 @@ def pods_path(namespace: str) -> str:
 
 
 class Api:
-    """Raw HTTPS calls to the sandbox: every answer is returned, whatever its status."""
+    """Raw HTTPS calls to the API server as its admin: every answer is returned, whatever its
+    status."""
 
-    def __init__(self, server: sandbox.Sandbox, *, connections: int = 32) -> None:
-        self._server = server
+    def __init__(self, cluster: Cluster | sandbox.Sandbox, *, connections: int = 32) -> None:
+        self._cluster = cluster
         self._connections = connections
         self._session: aiohttp.ClientSession | None = None
 
     async def __aenter__(self) -> "Api":
-        context = ssl.create_default_context(cadata=self._server.cert_pem.decode())
+        if isinstance(self._cluster, sandbox.Sandbox):  # bench/reliability.py's, unwrapped
+            context = ssl.create_default_context(cadata=self._cluster.cert_pem.decode())
+        else:
+            context = self._cluster.ssl_context()
         self._session = aiohttp.ClientSession(
-            base_url=self._server.url,
-            headers={"Authorization": f"Bearer {self._server.token}"},
+            base_url=self._cluster.url,
+            headers={"Authorization": f"Bearer {self._cluster.token}"},
             connector=aiohttp.TCPConnector(ssl=context, limit=self._connections),
             timeout=aiohttp.ClientTimeout(total=60),
         )
@@ -162,7 +168,7 @@ class OperatorProcess:
     """``run_process`` in a child process (see :mod:`tests.reliability.child`).
 
     Args:
-        kubeconfig: the sandbox's kubeconfig.
+        kubeconfig: the operator's kubeconfig (the cluster's ``direct_kubeconfig``).
         log: where the child's log lines go.
         settings: ``OperatorConfig`` fields, and ``report_interval``.
     """
@@ -276,17 +282,23 @@ class OperatorProcess:
 
 
 class BindingLog:
-    """Watches the sandbox's store: when each claim was first Bound, and every port it was
-    Bound to (more than one would break "a bound claim's port never changes")."""
+    """Follows the claims the API server stores: when each was first Bound, and every port it
+    was Bound to (more than one would break "a bound claim's port never changes")."""
 
-    def __init__(self, server: sandbox.Sandbox) -> None:
+    def __init__(self) -> None:
         self.bound_at: dict[str, float] = {}
         self.ports: dict[str, set[int]] = collections.defaultdict(set)
         self.newly_bound: collections.deque[tuple[str, int]] = collections.deque()
         self.deleted: set[str] = set()
         self.changed = anyio.Event()
         self._waiters: dict[tuple[str, str], anyio.Event] = {}
-        server.store.subscribe(self._observe)
+
+    @classmethod
+    async def watching(cls, cluster: Cluster) -> "BindingLog":
+        """A log of the claims' changes from now on."""
+        log = cls()
+        await cluster.subscribe(api.PLURAL_CLAIM, log.observe)
+        return log
 
     async def wait_for(self, what: str, key: str, *, within: float = 30) -> None:
         """Wait until the claim ``namespace/name`` is ``"bound"`` or ``"deleted"``."""
@@ -302,12 +314,10 @@ class BindingLog:
         if event is not None:
             event.set()
 
-    def _observe(self, event: Any) -> None:
-        if event.storage != CLAIMS_STORAGE:
-            return
-        obj = event.obj
+    def observe(self, type: str, obj: Obj) -> None:
+        """Take in one change (``ADDED``, ``MODIFIED`` or ``DELETED``) of a claim."""
         key = f"{obj['metadata'].get('namespace')}/{obj['metadata']['name']}"
-        if event.type == "DELETED":
+        if type == "DELETED":
             self.deleted.add(key)
             self._wake("deleted", key)
             self.changed.set()
@@ -326,11 +336,11 @@ class BindingLog:
         return {key: ports for key, ports in self.ports.items() if len(ports) > 1}
 
 
-def assert_consistent(server: sandbox.Sandbox, *, bound: int | None = None) -> None:
+def assert_consistent(cluster: Cluster, *, bound: int | None = None) -> None:
     """No port held twice, no orphaned HostPort, every bound claim's port is its HostPort's;
     with ``bound``, exactly that many claims, all Bound, each with one HostPort."""
-    hostports = list(server.store.items(HOSTPORTS_STORAGE))
-    claims = list(server.store.items(CLAIMS_STORAGE))
+    hostports = cluster.items(api.PLURAL_HOSTPORT)
+    claims = cluster.items(api.PLURAL_CLAIM)
     by_port = collections.Counter(h["spec"]["port"] for h in hostports)
     twice = [p for p, n in by_port.items() if n > 1]
     assert not twice, f"ports held by two HostPorts: {twice[:20]}"

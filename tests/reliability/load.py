@@ -1,9 +1,10 @@
 """Load and soak against the operator running as a child process (its own RSS, its own loop).
 
-:func:`load`: claims created as fast as the sandbox accepts them while pods are admitted through
-the webhook at a steady rate; :func:`soak`: claims created, bound and deleted in cycles. Both
-raise ``AssertionError`` on a duplicate port, a leak, a lost claim or a crash, and return their
-figures. ``tests/reliability/test_load.py`` runs them small; ``bench/reliability.py`` big.
+:func:`load`: claims created as fast as the API server accepts them while pods are admitted
+through the webhook at a steady rate; :func:`soak`: claims created, bound and deleted in cycles.
+Both raise ``AssertionError`` on a duplicate port, a leak, a lost claim or a crash, and return
+their figures. ``tests/reliability/test_load.py`` runs them small, against the cluster of
+``--api-server``; ``bench/reliability.py`` big, against a sandbox.
 """
 
 import itertools
@@ -15,6 +16,7 @@ from typing import Any
 import anyio
 
 from hpa import api, sandbox
+from tests.clusters import Cluster
 from tests.reliability import harness
 
 NAMESPACE = "apps"
@@ -89,19 +91,30 @@ class _PodAdmitter:
 
 
 async def load(
-    server: sandbox.Sandbox, workdir: pathlib.Path, *, claims: int, pods_per_second: float,
-    creators: int = 16, workers: int = 8, within: float = 120,
+    target: Cluster | sandbox.Sandbox, workdir: pathlib.Path, *, claims: int,
+    pods_per_second: float, creators: int = 16, workers: int = 8, within: float = 120,
 ) -> dict[str, Any]:  # fmt: skip
     """Create ``claims`` claims while admitting pods; returns the figures."""
-    await harness.install_hpa(server, pod_namespace=NAMESPACE)
-    await server.create(harness.host_port_class("load", 20000, 20000 + claims * 2))
-    log = harness.BindingLog(server)
+    async with harness.driven(target, workdir) as cluster:
+        return await _load(
+            cluster, workdir, claims=claims, pods_per_second=pods_per_second,
+            creators=creators, workers=workers, within=within,
+        )  # fmt: skip
+
+
+async def _load(
+    cluster: Cluster, workdir: pathlib.Path, *, claims: int, pods_per_second: float,
+    creators: int, workers: int, within: float,
+) -> dict[str, Any]:  # fmt: skip
+    await harness.install_hpa(cluster, pod_namespace=NAMESPACE)
+    await cluster.create(harness.host_port_class("load", 20000, 20000 + claims * 2))
+    log = await harness.BindingLog.watching(cluster)
     operator = harness.OperatorProcess(
-        kubeconfig=server.write_kubeconfig(workdir / "kubeconfig"), log=workdir / "operator.log",
+        kubeconfig=cluster.direct_kubeconfig, log=workdir / "operator.log",
         leader_elect=False, workers=workers,
     )  # fmt: skip
-    async with operator.running(), harness.Api(server, connections=creators + 16) as http:
-        harness.route_webhook(server, operator.webhook_port)
+    async with operator.running(), harness.Api(cluster, connections=creators + 16) as http:
+        await cluster.route_webhook(operator.webhook_port)
         created: dict[str, float] = {}
         all_bound = anyio.Event()
         admitter = _PodAdmitter(http, log, pods_per_second)
@@ -123,7 +136,7 @@ async def load(
                 all_bound.set()
         bound_in = max(log.bound_at.values()) - started
         assert operator.alive, f"operator died:\n{operator.tail()}"
-        harness.assert_consistent(server, bound=claims)
+        harness.assert_consistent(cluster, bound=claims)
         assert not log.rebound(), f"claims bound twice: {list(log.rebound().items())[:10]}"
         assert not admitter.failures, f"pods not admitted right: {admitter.failures[:3]}"
         await harness.assert_index_matches_api(operator, http)
@@ -148,24 +161,34 @@ async def load(
 
 
 async def soak(
-    server: sandbox.Sandbox, workdir: pathlib.Path, *, cycles: int, window: int = 32,
+    target: Cluster | sandbox.Sandbox, workdir: pathlib.Path, *, cycles: int, window: int = 32,
     within: float = 600, progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """``cycles`` claims created, bound and deleted, ``window`` at a time; returns the figures.
 
     ``progress`` is called with a line at every tenth of the cycles (long runs).
     """
-    await harness.install_hpa(server, pod_namespace=NAMESPACE)
-    await server.create(harness.host_port_class("soak", 30000, 30000 + window * 4))
-    log = harness.BindingLog(server)
+    async with harness.driven(target, workdir) as cluster:
+        return await _soak(
+            cluster, workdir, cycles=cycles, window=window, within=within, progress=progress
+        )
+
+
+async def _soak(
+    cluster: Cluster, workdir: pathlib.Path, *, cycles: int, window: int, within: float,
+    progress: Callable[[str], None] | None,
+) -> dict[str, Any]:  # fmt: skip
+    await harness.install_hpa(cluster, pod_namespace=NAMESPACE)
+    await cluster.create(harness.host_port_class("soak", 30000, 30000 + window * 4))
+    log = await harness.BindingLog.watching(cluster)
     operator = harness.OperatorProcess(
-        kubeconfig=server.write_kubeconfig(workdir / "kubeconfig"), log=workdir / "operator.log",
+        kubeconfig=cluster.direct_kubeconfig, log=workdir / "operator.log",
         leader_elect=False, report_interval=0.25,
     )  # fmt: skip
     done = 0
     points: list[tuple[int, int, int]] = []  # (cycles done, RSS kB, tasks)
-    async with operator.running(), harness.Api(server) as http:
-        harness.route_webhook(server, operator.webhook_port)
+    async with operator.running(), harness.Api(cluster) as http:
+        await cluster.route_webhook(operator.webhook_port)
         await harness.eventually(lambda: operator.samples, within=10)
         baseline_tasks = operator.samples[-1]["tasks"]
         numbers = iter(range(cycles))
@@ -208,14 +231,12 @@ async def soak(
                 group.cancel_scope.cancel()
         elapsed = time.perf_counter() - started
         assert operator.alive, f"operator died:\n{operator.tail()}"
-        await harness.eventually(
-            lambda: server.store.count(harness.HOSTPORTS_STORAGE) == 0, within=30
-        )
-        assert server.store.count(harness.CLAIMS_STORAGE) == 0, "claims left behind"
-        harness.assert_consistent(server)
+        await harness.eventually(lambda: cluster.count(api.PLURAL_HOSTPORT) == 0, within=30)
+        assert cluster.count(api.PLURAL_CLAIM) == 0, "claims left behind"
+        harness.assert_consistent(cluster)
         assert not log.rebound(), f"claims bound twice: {list(log.rebound().items())[:10]}"
         await harness.assert_index_matches_api(operator, http)
-        # Connections (the sandbox's to the webhook, the operator's to the API) each have a
+        # Connections (the API server's to the webhook, the operator's to it) each have a
         # task, so the reference is the most seen in the first quarter, once they are open.
         warm = [tasks for cycles_done, _, tasks in points if cycles_done <= cycles // 4]
         reference = max(warm, default=baseline_tasks)

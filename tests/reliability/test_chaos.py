@@ -2,17 +2,17 @@
 
 import pathlib
 
-from hpa import sandbox
+from tests.clusters import Cluster
 from tests.reliability import chaos, harness
 
 
 async def test_burst_survives_killed_leaders_dropped_watches_and_a_failing_api(
-    sandbox: sandbox.Sandbox, tmp_path: pathlib.Path, long_form: bool
+    cluster: Cluster, tmp_path: pathlib.Path, long_form: bool
 ) -> None:
     """Killed leaders, dropped watches, 500/429/503s, timeouts and 410s during a burst leave
     every claim Bound once, no port held twice, no orphan, and the repair loop reports fixes."""
     figures = await chaos.chaos(
-        sandbox, tmp_path, claims=3000 if long_form else 300, within=900 if long_form else 90
+        cluster, tmp_path, claims=3000 if long_form else 300, within=900 if long_form else 90
     )
     print(harness.render("chaos", figures))
     assert figures["leaders killed"] == 2

@@ -1,8 +1,9 @@
 """Random and mutated objects through the API server, with hpa's webhooks registered and the
 whole hpa process (webhook, operator) running against it.
 
-Pods, claims and classes are mutated from realistic manifests and created through the
-sandbox, which sends them through hpa's admission webhooks; random bodies and merge patches go
+Pods, claims and classes are mutated from realistic manifests and created through the API
+server of ``--api-server``, which sends them through hpa's admission webhooks; random bodies and
+merge patches go
 straight at the custom resources. Every answer must be well-formed (the object, or a Status whose
 ``code`` is the HTTP status), never a 5xx, and after each test the process must still run and
 its webhook answer. The world runs once per module in a thread's event loop (an anyio blocking
@@ -20,7 +21,8 @@ import os
 import pathlib
 import ssl
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import aiohttp
@@ -31,8 +33,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hpa import api, kube, sandbox, webhook
+from hpa import api, kube, webhook
 from hpa.cli import _operator, _process
+from tests.clusters import Cluster, opener
 from tests.reliability import harness
 
 EXAMPLES = 1000 if os.environ.get("HPA_LONG") == "1" else 80
@@ -53,9 +56,9 @@ pytestmark = pytest.mark.filterwarnings(
 
 @dataclasses.dataclass
 class World:
-    """The sandbox, the hpa process against it, and what the examples need of them."""
+    """The cluster, the hpa process against it, and what the examples need of them."""
 
-    server: sandbox.Sandbox
+    cluster: Cluster
     http: harness.Api
     running: _process.Running
     port: int
@@ -102,37 +105,40 @@ async def _serve(
 
 @contextlib.asynccontextmanager
 async def _world(
-    workdir: pathlib.Path, portal: anyio.from_thread.BlockingPortal
+    open_cluster: Callable[[], AbstractAsyncContextManager[Cluster]],
+    portal: anyio.from_thread.BlockingPortal,
 ) -> AsyncIterator[World]:
-    async with sandbox.Sandbox() as server, anyio.create_task_group() as group:
-        await server.install_crds()
-        await harness.install_hpa(server, pod_namespace=NAMESPACE)
-        await server.create(harness.host_port_class("fuzz", 46000, 46999))
+    async with open_cluster() as cluster, anyio.create_task_group() as group:
+        await harness.install_hpa(cluster, pod_namespace=NAMESPACE)
+        await cluster.create(harness.host_port_class("fuzz", 46000, 46999))
         crashed: list[BaseException] = []
-        kubeconfig = server.write_kubeconfig(workdir / "kubeconfig")
-        running = await group.start(_serve, kubeconfig, crashed)
-        harness.route_webhook(server, running.webhook_port)
-        await server.create(harness.claim(CLAIM, namespace=NAMESPACE, class_name="fuzz"))
+        running = await group.start(_serve, cluster.operator_kubeconfig, crashed)
+        await cluster.route_webhook(running.webhook_port)
+        await cluster.create(harness.claim(CLAIM, namespace=NAMESPACE, class_name="fuzz"))
         port = await harness.eventually(
             lambda: (
-                (server.get(api.API_VERSION, api.KIND_CLAIM, CLAIM, namespace=NAMESPACE) or {})
+                (cluster.get(api.PLURAL_CLAIM, CLAIM, NAMESPACE) or {})
                 .get("status", {})
                 .get("port")
             ),
             within=20,
         )
-        async with harness.Api(server) as http:
-            yield World(server, http, running, int(port), portal, crashed)
+        async with harness.Api(cluster) as http:
+            yield World(cluster, http, running, int(port), portal, crashed)
         group.cancel_scope.cancel()
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+def world(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[World]:
     """The world, served from a thread."""
-    with anyio.from_thread.start_blocking_portal() as portal:
-        workdir = tmp_path_factory.mktemp("fuzz")
-        with portal.wrap_async_context_manager(_world(workdir, portal)) as world:
-            yield world
+    open_cluster = opener(request, tmp_path_factory.mktemp("fuzz"))
+    with (
+        anyio.from_thread.start_blocking_portal() as portal,
+        portal.wrap_async_context_manager(_world(open_cluster, portal)) as world,
+    ):
+        yield world
 
 
 # -- strategies -------------------------------------------------------------------------------
@@ -254,7 +260,7 @@ def assert_alive(world: World) -> None:
     assert not world.crashed, f"the hpa process crashed: {world.crashed!r}"
     assert world.portal.call(probe) == 200
     assert world.running.manager.readiness.ready()
-    harness.assert_consistent(world.server)
+    harness.assert_consistent(world.cluster)
 
 
 # -- tests ------------------------------------------------------------------------------------

@@ -4,7 +4,8 @@ from typing import Any
 
 import pytest
 
-from hpa import api, sandbox
+from hpa import api
+from tests.clusters import Cluster
 from tests.reliability import harness
 
 
@@ -28,67 +29,58 @@ def _hostport(port: int, claim_name: str, uid: str) -> dict[str, Any]:
     }
 
 
-async def _put(server: sandbox.Sandbox, obj: dict[str, Any]) -> dict[str, Any]:
-    """Store an object with its status: a create drops it, so it is set on the object
-    the sandbox stored (``Sandbox.create`` returns that very object)."""
-    created = await server.create(obj)
+async def _put(cluster: Cluster, obj: dict[str, Any]) -> dict[str, Any]:
+    """Store an object with its status: a create drops it, so it is set afterwards."""
+    created = await cluster.create(obj)
     if "status" in obj:
-        created["status"] = obj["status"]
+        plural = api.PLURAL_CLAIM if obj["kind"] == api.KIND_CLAIM else api.PLURAL_HOSTPORT
+        created = await cluster.patch_status(plural, created, obj["status"])
     return created
 
 
-async def test_consistent_cluster_passes(sandbox: sandbox.Sandbox) -> None:
+async def test_consistent_cluster_passes(cluster: Cluster) -> None:
     """One claim bound to the one HostPort that names it passes, with its count."""
-    claim = await _put(sandbox, _bound_claim("a", 9000))
-    await _put(sandbox, _hostport(9000, "a", claim["metadata"]["uid"]))
-    harness.assert_consistent(sandbox, bound=1)
+    claim = await _put(cluster, _bound_claim("a", 9000))
+    await _put(cluster, _hostport(9000, "a", claim["metadata"]["uid"]))
+    harness.assert_consistent(cluster, bound=1)
 
 
-async def test_orphaned_hostport_fails(sandbox: sandbox.Sandbox) -> None:
+async def test_orphaned_hostport_fails(cluster: Cluster) -> None:
     """A HostPort whose claim does not exist is reported as orphaned."""
-    await _put(sandbox, _hostport(9000, "ghost", "no-such-uid"))
+    await _put(cluster, _hostport(9000, "ghost", "no-such-uid"))
     with pytest.raises(AssertionError, match="orphaned"):
-        harness.assert_consistent(sandbox)
+        harness.assert_consistent(cluster)
 
 
-async def test_port_given_to_two_claims_fails(sandbox: sandbox.Sandbox) -> None:
+async def test_port_given_to_two_claims_fails(cluster: Cluster) -> None:
     """Two claims Bound to one port are reported."""
-    first = await _put(sandbox, _bound_claim("a", 9000))
-    await _put(sandbox, _bound_claim("b", 9000))
-    await _put(sandbox, _hostport(9000, "a", first["metadata"]["uid"]))
+    first = await _put(cluster, _bound_claim("a", 9000))
+    await _put(cluster, _bound_claim("b", 9000))
+    await _put(cluster, _hostport(9000, "a", first["metadata"]["uid"]))
     with pytest.raises(AssertionError, match=r"two claims|elsewhere|no HostPort"):
-        harness.assert_consistent(sandbox)
+        harness.assert_consistent(cluster)
 
 
-async def test_lost_claim_fails(sandbox: sandbox.Sandbox) -> None:
+async def test_lost_claim_fails(cluster: Cluster) -> None:
     """A claim that never got Bound is reported as lost when all should be."""
-    claim = await _put(sandbox, _bound_claim("a", 9000))
-    await _put(sandbox, _hostport(9000, "a", claim["metadata"]["uid"]))
-    await sandbox.create(harness.claim("b", namespace="default", class_name="c"))
+    claim = await _put(cluster, _bound_claim("a", 9000))
+    await _put(cluster, _hostport(9000, "a", claim["metadata"]["uid"]))
+    await cluster.create(harness.claim("b", namespace="default", class_name="c"))
     with pytest.raises(AssertionError, match="not Bound"):
-        harness.assert_consistent(sandbox, bound=2)
+        harness.assert_consistent(cluster, bound=2)
 
 
 def test_claim_bound_to_two_ports_is_reported() -> None:
     """The binding log reports a claim seen Bound to two ports."""
 
-    class Store:
-        def subscribe(self, listener: Any) -> None:
-            self.listener = listener
+    def bound(port: int) -> dict[str, Any]:
+        return {
+            "metadata": {"namespace": "default", "name": "a", "uid": "u"},
+            "status": {"phase": api.PHASE_BOUND, "port": port},
+        }
 
-    class Event:
-        def __init__(self, port: int) -> None:
-            self.type, self.storage = "MODIFIED", harness.CLAIMS_STORAGE
-            self.obj = {
-                "metadata": {"namespace": "default", "name": "a", "uid": "u"},
-                "status": {"phase": api.PHASE_BOUND, "port": port},
-            }
-
-    class Server:
-        store = Store()
-
-    log = harness.BindingLog(Server())  # type: ignore[arg-type]
-    Server.store.listener(Event(9000))
+    log = harness.BindingLog()
+    log.observe("MODIFIED", bound(9000))
     assert not log.rebound()
-    Server.store.listener(Event(9001))
+    log.observe("MODIFIED", bound(9001))
     assert log.rebound() == {"default/a/u": {9000, 9001}}
