@@ -120,7 +120,10 @@ Pools = Annotated[
             "x-kubernetes-list-type": "atomic",
             "x-kubernetes-validations": [
                 _rule(
-                    "self.all(a, self.exists_one(b, a.start <= b.end && b.start <= a.end))",
+                    # A backwards pool (start > end) is the start <= end rule's to report:
+                    # it overlaps nothing, not even itself.
+                    "self.all(a, a.start > a.end || "
+                    "self.exists_one(b, b.start <= b.end && a.start <= b.end && b.start <= a.end))",
                     "pools of one class must not overlap; merge or split them",
                 )
             ],

@@ -96,8 +96,9 @@ def _problem_with(claim: api.HostPortClaim | None, *, namespace: str, name: str)
     """Why ``claim`` cannot give a port, or "" if it can."""
     if claim is None:
         return (
-            f"HostPortClaim {namespace}/{name} does not exist; create it, or name an existing "
-            f"one (kubectl get hostportclaims -n {namespace})"
+            f"HostPortClaim {namespace}/{name} does not exist; a pod's claims are looked up in "
+            f"its own namespace, so create it in {namespace}, or name one there (kubectl get "
+            f"hostportclaims -n {namespace})"
         )
     if claim.metadata.deletion_timestamp is not None or claim.status.phase == api.PHASE_DELETING:
         return f"HostPortClaim {namespace}/{name} is being deleted; use another claim"

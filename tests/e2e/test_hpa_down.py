@@ -70,6 +70,7 @@ def test_crd_rules_hold_without_hpa(down: Cluster) -> None:
     }
     code, error = _apply(down, backwards)
     assert code != 0 and "start" in error
+    assert "overlap" not in error  # one pool, backwards: that, and nothing else, is wrong
     misnamed = {
         "apiVersion": GROUP,
         "kind": "HostPort",

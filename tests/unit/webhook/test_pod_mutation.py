@@ -222,3 +222,14 @@ async def test_custom_namespace_selector(cluster: support.FakeCluster, pod: dict
     handler = webhook.PodMutator(claims=cluster, namespaces=cluster, namespace_selector=selector)
     assert (await handler(support.make_request(pod, namespace="team"))).patch is not None
     assert (await handler(support.make_request(pod, namespace="default"))).patch is None
+
+
+async def test_claim_of_another_namespace_is_not_found_and_says_where_it_looked(
+    cluster: support.FakeCluster, pod: dict[str, Any]
+) -> None:
+    """A pod naming a claim that exists only in another namespace is told that claims are
+    looked up in the pod's own namespace."""
+    cluster.add_claim("echo-web", namespace="other")
+    response = await mutator(cluster)(support.make_request(pod))
+    assert not response.allowed and response.status is not None
+    assert "looked up in its own namespace, so create it in default" in response.status.message
