@@ -20,6 +20,9 @@ from hpa.cli import _operator
 
 logger = structlog.get_logger(__name__)
 
+#: A readiness check that fails from the moment the process is told to stop.
+CHECK_NOT_STOPPING = "not-stopping"
+
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class ServingConfig:
@@ -126,6 +129,8 @@ async def run_process(
                 )
             )
             await (stop.wait() if stop is not None else anyio.sleep_forever())
+            # Not ready first, so that no new review is routed here while the rest stops.
+            readiness.set(CHECK_NOT_STOPPING, False)
             logger.info("stopping the operator")
             operating.cancel_scope.cancel()
         logger.info("stopping the servers")
