@@ -50,7 +50,14 @@ class Cluster:
     @property
     def env(self) -> dict[str, str]:
         # A private HOME keeps kubectl's discovery cache apart from the user's.
-        return {**os.environ, "KUBECONFIG": str(self.kubeconfig), "HOME": str(self.home)}
+        # The kubectl the suite drives comes first on PATH, for the README's own commands too.
+        path = os.pathsep.join([os.path.dirname(self.executable), os.environ.get("PATH", "")])
+        return {
+            **os.environ,
+            "KUBECONFIG": str(self.kubeconfig),
+            "HOME": str(self.home),
+            "PATH": path,
+        }
 
     def kubectl(
         self, *args: str, input: str | None = None, check: bool = True

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.conftest import REPO_ROOT
-from tests.e2e.conftest import Cluster
+from tests.e2e.conftest import Cluster, eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -98,3 +98,7 @@ def test_readme_usage_steps(cluster: Cluster, workdir: pathlib.Path) -> None:
     assert [o.strip() for o in outputs[-2:]] == [port, port]
     hostport = cluster.jsonpath(f"hostport/port-{port}", path="{.spec.claimRef.name}")
     assert hostport == "echo-web"
+    if cluster.runs_controllers:  # a real scheduler places the pod (the sandbox has none)
+        eventually(
+            lambda: cluster.jsonpath("pod", "echo", "-n", "default", path="{.spec.nodeName}")
+        )
