@@ -122,21 +122,10 @@ def test_rbac_is_least_privilege() -> None:
             assert rule["resourceNames"], f"{rule} is not narrowed by name"
 
 
-def _pod_selectors() -> list[dict[str, Any]]:
-    selectors = [
-        hook["namespaceSelector"]
-        for kind in ("MutatingWebhookConfiguration", "ValidatingWebhookConfiguration")
-        for hook in _by_kind(kind)["webhooks"]
-        if "pods" in hook["rules"][0]["resources"]
-    ]
-    bindings = [d for d in DOCUMENTS if d["kind"] == "ValidatingAdmissionPolicyBinding"]
-    return selectors + [b["spec"]["matchResources"]["namespaceSelector"] for b in bindings]
-
-
 def test_pod_admission_skips_system_namespaces() -> None:
     """Pod webhooks and policies act on labelled namespaces only, never hpa's own or
     kube-system."""
-    selectors = _pod_selectors()
+    selectors = _namespace_selectors(DOCUMENTS)
     assert len(selectors) == 4  # mutate, validate, and two policy bindings
     for selector in selectors:
         assert selector["matchLabels"] == {"hostport.rmb938.com": "true"}
@@ -151,7 +140,20 @@ def test_namespace_label_reaches_webhooks_policies_and_the_process(
     """--namespace-label changes every pod selector and tells `hpa run` the same label."""
     assert cli.main(["manifests", "--namespace-label", "team.example.com/ports=yes"]) == 0
     documents = [d for d in yaml.safe_load_all(capsys.readouterr().out) if d]
-    selectors = [
+    selectors = _namespace_selectors(documents)
+    assert len(selectors) == 4
+    assert all(s["matchLabels"] == {"team.example.com/ports": "yes"} for s in selectors)
+    (deployment,) = (d for d in documents if d["kind"] == "Deployment")
+    env = {
+        e["name"]: e.get("value")
+        for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]
+    }
+    assert env["HPA_NAMESPACE_LABEL"] == "team.example.com/ports=yes"
+
+
+def _namespace_selectors(documents: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every namespaceSelector of the pod webhooks and the policy bindings."""
+    return [
         hook["namespaceSelector"]
         for d in documents
         if d["kind"].endswith("WebhookConfiguration")
@@ -162,14 +164,6 @@ def test_namespace_label_reaches_webhooks_policies_and_the_process(
         for d in documents
         if d["kind"] == "ValidatingAdmissionPolicyBinding"
     ]
-    assert len(selectors) == 4
-    assert all(s["matchLabels"] == {"team.example.com/ports": "yes"} for s in selectors)
-    (deployment,) = (d for d in documents if d["kind"] == "Deployment")
-    env = {
-        e["name"]: e.get("value")
-        for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]
-    }
-    assert env["HPA_NAMESPACE_LABEL"] == "team.example.com/ports=yes"
 
 
 def _run_settings(documents: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch) -> Any:
@@ -212,15 +206,5 @@ def test_every_option_gives_an_install_where_hpa_run_agrees(
     }
     assert (manifests.HOST_NETWORK_POLICY not in policies) == settings.allow_host_network
     key, _, value = settings.namespace_label.partition("=")
-    selectors = [
-        hook["namespaceSelector"]
-        for d in documents
-        if d["kind"].endswith("WebhookConfiguration")
-        for hook in d["webhooks"]
-        if "namespaceSelector" in hook
-    ] + [
-        d["spec"]["matchResources"]["namespaceSelector"]
-        for d in documents
-        if d["kind"] == "ValidatingAdmissionPolicyBinding"
-    ]
+    selectors = _namespace_selectors(documents)
     assert selectors and all(s["matchLabels"] == {key: value} for s in selectors)
