@@ -1,6 +1,7 @@
 """Suite-wide pytest set-up: the sandbox fixtures, e2e selection and the repository root.
 
-``--api-server`` picks the API server of the end-to-end suite (tests/backends.py).
+``--api-server`` picks the API server of the integration, reliability and e2e suites
+(tests/backends.py).
 End-to-end tests (marked ``e2e``, under ``tests/e2e/``) run only with ``--with-e2e`` or
 ``--only-e2e``, and are collected last so a quick unit failure shows first.
 """
@@ -24,8 +25,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--api-server",
         choices=backends.CHOICES,
         default=backends.SANDBOX,
-        help="what the e2e suite runs against: hpa sandbox (default), or the real control "
-        "plane of hack/cluster (built with Go on first use)",
+        help="what the operator, feature, reliability and e2e suites run against: hpa "
+        "sandbox (default), or the real control plane of hack/cluster (built with Go on "
+        "first use)",
     )
 
 
