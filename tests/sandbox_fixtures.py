@@ -57,7 +57,12 @@ def kubectl(kubeconfig: pathlib.Path, tmp_path: pathlib.Path) -> Kubectl:
     executable = shutil.which("kubectl")
     if executable is None:
         pytest.skip("kubectl is not on PATH; these tests drive the sandbox with the real kubectl")
-    cache = tmp_path / "kube-cache"
+    return kubectl_runner(executable, kubeconfig, tmp_path / "kube-cache")
+
+
+def kubectl_runner(executable: str, kubeconfig: pathlib.Path, cache: pathlib.Path) -> Kubectl:
+    """A :class:`Kubectl` running ``executable`` against ``kubeconfig`` without blocking the
+    event loop (the API server may serve in it)."""
 
     async def run(
         *args: str, input: str | None = None, check: bool = True, within: float = 30

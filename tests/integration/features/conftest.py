@@ -3,7 +3,6 @@ with the operator's fixtures, or with the whole hpa process (``hpa``) when admis
 the behaviour, and with the real kubectl (``kubectl``) where a user would use it."""
 
 import pathlib
-import subprocess
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
@@ -19,7 +18,7 @@ from tests.clusters import (
     operator,
     sandbox_cluster,
 )
-from tests.sandbox_fixtures import Kubectl
+from tests.sandbox_fixtures import Kubectl, kubectl_runner
 
 __all__ = [
     "Hpa",
@@ -65,23 +64,4 @@ def kubectl(cluster: Cluster, tmp_path: pathlib.Path) -> Kubectl:
     executable = cluster.kubectl_executable
     if executable is None:
         pytest.skip("kubectl is not on PATH; these tests drive the sandbox with the real kubectl")
-    cache = tmp_path / "kube-cache"
-
-    async def run(
-        *args: str, input: str | None = None, check: bool = True, within: float = 30
-    ) -> subprocess.CompletedProcess[str]:
-        command = [
-            executable, "--kubeconfig", str(cluster.kubeconfig), "--cache-dir", str(cache), *args
-        ]  # fmt: skip
-        with anyio.fail_after(within):
-            done = await anyio.run_process(
-                command, input=input.encode() if input is not None else None, check=False
-            )
-        result = subprocess.CompletedProcess(
-            command, done.returncode, done.stdout.decode(), done.stderr.decode()
-        )
-        if check and result.returncode != 0:
-            pytest.fail(f"kubectl {' '.join(args)} failed ({result.returncode}):\n{result.stderr}")
-        return result
-
-    return run
+    return kubectl_runner(executable, cluster.kubeconfig, tmp_path / "kube-cache")
