@@ -53,7 +53,8 @@ def _substring(text: str, start: int, end: int | None = None) -> str:
 _KUBERNETES_FUNCTIONS = {"substring": _substring}
 
 
-def _evaluate(rule: str, variables: JSON) -> Any:
+def evaluate(rule: str, variables: JSON) -> Any:
+    """The rule's value with ``variables`` bound, in kube-apiserver's CEL environment."""
     context = cel.Context(variables=variables, functions=_KUBERNETES_FUNCTIONS)
     return compile_rule(rule).execute(context)
 
@@ -62,7 +63,7 @@ def _message(validation: JSON, variables: JSON) -> str:
     expression = validation.get("messageExpression")
     if expression:
         try:
-            result = _evaluate(expression, variables)
+            result = evaluate(expression, variables)
             if isinstance(result, str) and result.strip():
                 return result
         except Exception:
@@ -101,7 +102,7 @@ def _rules_at(schema: JSON, value: Any, old: Any, path: str, *, root: bool) -> l
         if transition:
             variables["oldSelf"] = old
         try:
-            ok = _evaluate(rule, variables)
+            ok = evaluate(rule, variables)
         except Exception as error:
             causes.append(
                 _errors.field_cause(

@@ -83,7 +83,7 @@ def _run(expression: str, activation: JSON, *, failed_variables: dict[str, str])
         if re.search(rf"\bvariables\.{re.escape(name)}\b", expression):
             return RuntimeError(f"variable {name!r} failed: {error}")
     try:
-        return _cel.compile_rule(expression).execute(activation)
+        return _cel.evaluate(expression, activation)
     except Exception as error:  # the CEL engine raises its own error types
         return error
 

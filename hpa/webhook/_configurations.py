@@ -122,7 +122,12 @@ def webhook_configurations(
                 "rules": [_rule("", "v1", ["pods"], ["CREATE"])],
                 "namespaceSelector": selector,
                 "matchConditions": POD_MATCH_CONDITIONS,
-                "failurePolicy": "Fail",
+                # Fails open so that a pod hpa could not reach is refused by the policy instead,
+                # which says that hpa is unavailable (kube-apiserver's own message for a failed
+                # call names only the webhook). Nothing gets through unchecked: the policy
+                # refuses a claimed pod without its port annotations, and /validate-pods
+                # (failurePolicy Fail) checks those against the claims.
+                "failurePolicy": "Ignore",
                 "reinvocationPolicy": "IfNeeded",
                 **common,
                 # It makes and binds a pod's own claims, except on a dry run.

@@ -47,11 +47,13 @@ def _apply(cluster: Cluster, obj: dict[str, object]) -> tuple[int, str]:
     return result.returncode, result.stderr
 
 
-def _pod(name: str, namespace: str, **port: object) -> dict[str, object]:
+def _pod(
+    pod_name: str, namespace: str, annotations: dict[str, str] | None = None, **port: object
+) -> dict[str, object]:
     return {
         "apiVersion": "v1",
         "kind": "Pod",
-        "metadata": {"name": name, "namespace": namespace},
+        "metadata": {"name": pod_name, "namespace": namespace, "annotations": annotations or {}},
         "spec": {
             "containers": [
                 {"name": "app", "image": "busybox", "ports": [{"containerPort": 80, **port}]}
@@ -99,11 +101,16 @@ def test_pods_outside_managed_namespaces_are_not_held_up(down: Cluster) -> None:
 
 
 def test_only_pods_that_need_hpa_are_refused(down: Cluster) -> None:
-    """In a managed namespace, a pod that asks for a hostPort is refused while hpa is down; a
-    pod that needs nothing of hpa is created (the pod webhooks' matchConditions skip it)."""
+    """In a managed namespace, while hpa is down: a pod that uses a claim (by hand or from a
+    template) is refused with a message that says hpa is unavailable; a raw hostPort is refused
+    as always; a pod that needs nothing of hpa is created (the pod webhooks' matchConditions
+    skip it)."""
     down.kubectl("create", "namespace", "managed")
     down.kubectl("label", "namespace", "managed", "hostport.rmb938.com=true")
     ensure_service_account(down, "managed")
+    for key in ("claim.hostport.rmb938.com/http", "template.hostport.rmb938.com/http"):
+        code, error = _apply(down, _pod("claimed", "managed", {key: "web"}, name="http"))
+        assert code != 0 and "hpa is unavailable" in error, error
     code, error = _apply(down, _pod("raw", "managed", hostPort=8080))
-    assert code != 0 and "failed calling webhook" in error
+    assert code != 0 and "must come from a HostPortClaim" in error
     assert _apply(down, _pod("plain", "managed")) == (0, "")

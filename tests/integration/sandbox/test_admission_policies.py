@@ -149,8 +149,9 @@ async def test_binding_narrows_by_namespace_and_policy_by_name(api: Api) -> None
 
 async def test_hpas_policies_hold_while_hpa_is_down(api: Api) -> None:
     """With hpa's policies installed and no webhook at all, a managed namespace still refuses a
-    raw hostPort, hostNetwork and a changed claim annotation, and admits a pod whose hostPort
-    matches its annotations; other namespaces are untouched."""
+    raw hostPort, hostNetwork, a claimed pod hpa gave no port (saying that hpa is unavailable)
+    and a changed claim annotation, and admits a pod whose hostPort matches its annotations;
+    other namespaces are untouched."""
     plurals = {
         "ValidatingAdmissionPolicy": "validatingadmissionpolicies",
         "ValidatingAdmissionPolicyBinding": "validatingadmissionpolicybindings",
@@ -174,6 +175,12 @@ async def test_hpas_policies_hold_while_hpa_is_down(api: Api) -> None:
     host_network["spec"]["hostNetwork"] = True
     denied = await api.post(MANAGED, host_network)
     assert denied.status == 403 and "hostNetwork" in denied.body["message"]
+
+    # hpa's mutating webhook fails open: a claimed pod it gave no port is refused here instead
+    for key in ("claim.hostport.rmb938.com/http", "template.hostport.rmb938.com/http"):
+        denied = await api.post(MANAGED, pod("unanswered", annotations={key: "web"}))
+        assert "denied request: hpa is unavailable: " in denied.body["message"]
+        assert denied.status == 403
 
     annotations = {"claim.hostport.rmb938.com/http": "web", "port.hostport.rmb938.com/http": "9000"}
     claimed = pod("claimed", annotations=annotations)

@@ -7,16 +7,18 @@ from hpa.sandbox import _cel as cel
 
 
 def test_configurations_route_to_service_paths() -> None:
-    """By default the configurations call the Service at hpa's paths, pods fail closed."""
+    """By default the configurations call the Service at hpa's paths; the pod webhook that
+    checks fails closed, the one that mutates fails open (the policy then refuses the pod)."""
     mutating, validating = webhook.webhook_configurations(ca_bundle=b"PEM")
     [mutate] = mutating["webhooks"]
     assert mutate["clientConfig"]["service"]["path"] == webhook.PATH_MUTATE_PODS
     assert base64.b64decode(mutate["clientConfig"]["caBundle"]) == b"PEM"
-    assert mutate["failurePolicy"] == "Fail"
+    assert mutate["failurePolicy"] == "Ignore"
     assert mutate["namespaceSelector"] == {
         "matchLabels": {api.NAMESPACE_LABEL: api.NAMESPACE_LABEL_VALUE}
     }
     pods, resources = validating["webhooks"]
+    assert pods["failurePolicy"] == "Fail"
     for hook in (mutate, pods):  # UPDATEs are the ValidatingAdmissionPolicy's
         assert [(r["resources"], r["operations"]) for r in hook["rules"]] == [
             (["pods"], ["CREATE"])
