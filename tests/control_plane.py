@@ -58,6 +58,15 @@ VALIDATING_CONFIGURATIONS = kube.Resource(
     group="admissionregistration.k8s.io", version="v1", plural="validatingwebhookconfigurations",
     kind="ValidatingWebhookConfiguration", namespaced=False,
 )  # fmt: skip
+POLICIES = kube.Resource(
+    group="admissionregistration.k8s.io", version="v1", plural="validatingadmissionpolicies",
+    kind="ValidatingAdmissionPolicy", namespaced=False,
+)  # fmt: skip
+POLICY_BINDINGS = kube.Resource(
+    group="admissionregistration.k8s.io", version="v1",
+    plural="validatingadmissionpolicybindings", kind="ValidatingAdmissionPolicyBinding",
+    namespaced=False,
+)  # fmt: skip
 SECRETS = kube.Resource(group="", version="v1", plural="secrets", kind="Secret", namespaced=True)
 SERVICE_ACCOUNTS = kube.Resource(
     group="", version="v1", plural="serviceaccounts", kind="ServiceAccount", namespaced=True
@@ -71,7 +80,7 @@ RESOURCES = {
     for r in (
         kube.CLASSES, kube.CLAIMS, kube.HOSTPORTS, kube.PODS, kube.EVENTS, kube.LEASES,
         kube.STATEFULSETS, kube.RESOURCE_QUOTAS, kube.NAMESPACES, MUTATING_CONFIGURATIONS,
-        VALIDATING_CONFIGURATIONS, SECRETS, SERVICE_ACCOUNTS,
+        VALIDATING_CONFIGURATIONS, POLICIES, POLICY_BINDINGS, SECRETS, SERVICE_ACCOUNTS,
     )
 }  # fmt: skip
 BY_KIND = {(r.api_version, r.kind): r for r in RESOURCES.values()}

@@ -107,3 +107,9 @@ def pod(name: str, *, namespace: str = "default", claims: dict[str, str]) -> Obj
             ]
         },
     }
+
+
+def http_pod_spec() -> Obj:
+    """The spec of a pod with one container port named ``http``."""
+    container = {"name": "web", "image": "registry.invalid/web:1"}
+    return {"containers": [{**container, "ports": [{"name": "http", "containerPort": 8080}]}]}

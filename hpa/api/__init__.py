@@ -19,6 +19,7 @@ from hpa.api._meta import (
 )
 from hpa.api._names import (
     API_VERSION,
+    AWAITING_POD_ANNOTATION,
     CLAIM_ANNOTATION_PREFIX,
     CLASS_QUOTA_SUFFIX,
     COUNT_QUOTA_KEY,
@@ -81,6 +82,7 @@ from hpa.api._types import (
 
 __all__ = [
     "API_VERSION",
+    "AWAITING_POD_ANNOTATION",
     "CATEGORY",
     "CLAIM_ANNOTATION_PREFIX",
     "CLAIM_PHASES",

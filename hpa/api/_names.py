@@ -59,6 +59,10 @@ ORDINAL_LABEL: Final = f"{GROUP}/ordinal"
 #: request: the claim controller leaves such a claim alone for a moment, so that the two do not
 #: both allocate a port for it (one of them then released again).
 PROVISIONED_ANNOTATION: Final = f"{GROUP}/provisioned-at-admission"
+#: Annotation of a claim made at admission for a pod no StatefulSet owns: the pod's name, until
+#: hpa sees a pod use the claim. A claim whose pod was never created (refused later in the
+#: admission chain) is deleted (hpa/controllers/_unused.py).
+AWAITING_POD_ANNOTATION: Final = f"{GROUP}/awaiting-pod"
 
 #: ResourceQuota key of Kubernetes' own object-count quota on claims.
 COUNT_QUOTA_KEY: Final = f"count/{PLURAL_CLAIM}.{GROUP}"

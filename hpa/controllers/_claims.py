@@ -36,7 +36,7 @@ import msgspec
 import structlog
 
 from hpa import api, kube
-from hpa.controllers import _context, _metrics, _reconciling, _releasing
+from hpa.controllers import _context, _metrics, _reconciling, _releasing, _unused
 
 logger = structlog.get_logger(__name__)
 
@@ -75,6 +75,7 @@ class ClaimReconciler:
 
     def __init__(self, context: _context.Context) -> None:
         self._ctx = context
+        self._unused = _unused.UnusedClaims(context)
 
     async def reconcile(self, key: str) -> _reconciling.Result:
         namespace, name = kube.split_key(key)
@@ -85,10 +86,14 @@ class ClaimReconciler:
             return await self._finalize(claim)
         if (wait := _left_to_admission(claim)) > 0:
             return _reconciling.Result(requeue_after=wait)
+        if (settled := await self._unused.settle(claim)) is not None:
+            return settled
         if claim.spec.host_port_name:
-            return await self._confirm_named(claim)
-        await self.bind(claim)
-        return _reconciling.Result()
+            result = await self._confirm_named(claim)
+        else:
+            await self.bind(claim)
+            result = _reconciling.Result()
+        return self._unused.sooner(result, claim)
 
     async def _confirm_named(self, claim: api.HostPortClaim) -> _reconciling.Result:
         """Bind a claim that names its HostPort, once the HostPort is seen to name it back.

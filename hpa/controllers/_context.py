@@ -24,6 +24,8 @@ class Context:
     recorder: kube.EventRecorder
     #: Tries of candidate ports per reconcile before giving up (and backing off).
     max_tries: int = 16
+    #: Seconds after which a claim made at admission for a pod that never came is deleted.
+    unused_claim_after: float = 60.0
     created: dict[str, api.HostPort] = dataclasses.field(default_factory=dict)
     _written: dict[str, api.HostPortClaim] = dataclasses.field(default_factory=dict)
     _replaced: dict[str, set[str]] = dataclasses.field(default_factory=dict)

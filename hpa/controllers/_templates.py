@@ -109,8 +109,12 @@ class ClaimProvisioner:
         owner: api.OwnerReference | None,
     ) -> api.HostPortClaim:
         labels: dict[str, str] = {}
+        annotations = {api.PROVISIONED_ANNOTATION: "true"}
         owner_references: tuple[api.OwnerReference, ...] = ()
-        if owner is not None:
+        if owner is None:
+            # nothing creates the pod again should admission refuse it: see _unused
+            annotations[api.AWAITING_POD_ANNOTATION] = pod_name
+        else:
             labels[api.STATEFULSET_LABEL] = owner.name
             ordinal = ordinal_of(pod_name, owner.name)
             if ordinal is not None:
@@ -135,7 +139,7 @@ class ClaimProvisioner:
                 name=name,
                 namespace=namespace,
                 labels=labels,
-                annotations={api.PROVISIONED_ANNOTATION: "true"},
+                annotations=annotations,
                 owner_references=owner_references,
             ),
             spec=api.HostPortClaimSpec(host_port_class_name=class_name),

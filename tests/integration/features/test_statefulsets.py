@@ -13,7 +13,7 @@ import pytest
 from hpa import api
 from tests.clusters import Cluster
 from tests.integration.features.conftest import Hpa
-from tests.operator_fixtures import sample_class
+from tests.operator_fixtures import http_pod_spec, sample_class
 from tests.sandbox_fixtures import Kubectl, poll_until
 
 Obj = dict[str, Any]
@@ -48,15 +48,7 @@ def _template(name: str) -> Obj:
             "labels": {"app": name},
             "annotations": {f"{api.TEMPLATE_ANNOTATION_PREFIX}http": "sample"},
         },
-        "spec": {
-            "containers": [
-                {
-                    "name": "web",
-                    "image": "registry.invalid/web:1",
-                    "ports": [{"name": "http", "containerPort": 8080}],
-                }
-            ]
-        },
+        "spec": http_pod_spec(),
     }
 
 
