@@ -31,7 +31,9 @@ def claimed_ports(
     """The container port each claim annotation names, and every problem found on the way.
 
     Port names must be unique in a pod that uses claims, so that an annotation names exactly one
-    container port; and a claim gives one port, so two annotations must not name the same claim.
+    container port. A claim gives one port number, which a pod may use once per protocol: two
+    annotations may name the same claim only for ports of different protocols (TCP and UDP, as
+    game servers and VoIP need).
     """
     problems: list[responses.Problem] = []
     if not claims:
@@ -52,7 +54,8 @@ def claimed_ports(
             continue
         by_name[name] = ref
     found: dict[str, pods.PortRef] = {}
-    claimed_by: dict[str, str] = {}
+    #: claim name → protocol → the port name that uses the claim for it
+    claimed_by: dict[str, dict[str, str]] = {}
     for port_name, claim_name in sorted(claims.items()):
         field = pods.claim_field(port_name)
         if not pods.valid_port_name(port_name):
@@ -70,14 +73,6 @@ def claimed_ports(
                     field=field, message="names no claim; set it to a HostPortClaim's name"
                 )
             )
-        elif claim_name in claimed_by:
-            problems.append(
-                responses.Problem(
-                    field=field,
-                    message=f"HostPortClaim {claim_name!r} is already used for port "
-                    f"{claimed_by[claim_name]!r}; a claim gives one port, create another claim",
-                )
-            )
         elif port_name not in by_name:
             problems.append(
                 responses.Problem(
@@ -86,9 +81,21 @@ def claimed_ports(
                     "to the container port that should get the host port",
                 )
             )
+        elif (
+            other := claimed_by.get(claim_name, {}).get(
+                protocol := by_name[port_name].port.protocol
+            )
+        ) is not None:
+            problems.append(
+                responses.Problem(
+                    field=field,
+                    message=f"HostPortClaim {claim_name!r} is already used for {protocol} port "
+                    f"{other!r}; a claim gives one port per protocol, create another claim",
+                )
+            )
         else:
             found[port_name] = by_name[port_name]
-            claimed_by[claim_name] = port_name
+            claimed_by.setdefault(claim_name, {})[protocol] = port_name
     return found, problems
 
 

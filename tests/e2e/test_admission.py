@@ -217,3 +217,33 @@ def test_dry_run_of_a_template_pod_makes_no_claim(
         assert cluster.kubectl("get", "hp", f"port-{port}", check=False).returncode
     finally:
         cluster.kubectl("delete", "hpcl", cls, "--wait=false", check=False)
+
+
+def test_tcp_and_udp_ports_share_one_claim(
+    cluster: Cluster, namespace: str, unique: Callable[[str], str]
+) -> None:
+    """A pod's tcp and udp ports may name one claim: the pod is admitted, both with its port."""
+    cls = unique("voip")
+    port = 40000 + int(cls[-4:], 16) % 20000
+    cluster.kubectl("apply", "-f", "-", input=_class(cls, port, port))
+    try:
+        cluster.kubectl("apply", "-f", "-", input=_claim("sip", namespace, cls))
+        cluster.kubectl("wait", "--for=jsonpath={.status.phase}=Bound", "hpc/sip", "-n", namespace)
+        pod = json.loads(_pod("voip", namespace, claim="sip"))
+        pod["metadata"]["annotations"] = {
+            "claim.hostport.rmb938.com/tcp": "sip",
+            "claim.hostport.rmb938.com/udp": "sip",
+        }
+        pod["spec"]["containers"][0]["ports"] = [
+            {"name": "tcp", "containerPort": 5060, "protocol": "TCP"},
+            {"name": "udp", "containerPort": 5060, "protocol": "UDP"},
+        ]
+        cluster.kubectl("apply", "-f", "-", input=json.dumps(pod))
+        ports = cluster.jsonpath(
+            "pod", "voip", "-n", namespace, path="{.spec.containers[0].ports[*].hostPort}"
+        )
+        assert ports.split() == [str(port), str(port)]
+        cluster.kubectl("delete", "pod", "voip", "-n", namespace, "--grace-period=0", "--force")
+    finally:
+        cluster.kubectl("delete", "hpc", "sip", "-n", namespace, "--wait=false", check=False)
+        cluster.kubectl("delete", "hpcl", cls, "--wait=false", check=False)

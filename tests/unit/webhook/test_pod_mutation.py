@@ -45,6 +45,24 @@ async def test_patch_escapes_slashes_in_keys(
     assert isinstance(wire["patch"], str)  # base64 on the wire
 
 
+async def test_tcp_and_udp_ports_share_one_claim(
+    cluster: support.FakeCluster, pod: dict[str, Any]
+) -> None:
+    """Two ports of different protocols may name one claim: both get its port."""
+    cluster.add_claim("echo-web", port=9124)
+    pod["metadata"]["annotations"]["claim.hostport.rmb938.com/voice"] = "echo-web"
+    pod["spec"]["containers"][0]["ports"].append(
+        {"name": "voice", "containerPort": 8080, "protocol": "UDP"}
+    )
+    response = await mutator(cluster)(support.make_request(pod))
+    assert response.allowed, response.status
+    patched = support.apply_patch(pod, response)
+    assert [p.get("hostPort") for p in patched["spec"]["containers"][0]["ports"]] == [9124, 9124]
+    annotations = patched["metadata"]["annotations"]
+    assert annotations["port.hostport.rmb938.com/web"] == "9124"
+    assert annotations["port.hostport.rmb938.com/voice"] == "9124"
+
+
 async def test_init_container_port_can_be_claimed(
     cluster: support.FakeCluster, pod: dict[str, Any]
 ) -> None:
@@ -151,13 +169,11 @@ async def test_failed_live_read_is_denied_with_retry_hint(
         ),
         pytest.param(
             lambda p: (
-                p["metadata"]["annotations"].update({"claim.hostport.rmb938.com/udp": "echo-web"}),
-                p["spec"]["containers"][0]["ports"].append(
-                    {"name": "udp", "containerPort": 8080, "protocol": "UDP"}
-                ),
+                p["metadata"]["annotations"].update({"claim.hostport.rmb938.com/alt": "echo-web"}),
+                p["spec"]["containers"][0]["ports"].append({"name": "alt", "containerPort": 8081}),
             ),
-            "HostPortClaim 'echo-web' is already used for port",
-            id="claim-used-twice",
+            "HostPortClaim 'echo-web' is already used for TCP port 'alt'",
+            id="claim-used-twice-for-tcp",
         ),
     ],
 )
