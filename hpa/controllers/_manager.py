@@ -1,6 +1,6 @@
 """The operator in one object: caches, port index, controllers, repair and leader election.
 
-Start-up order (DESIGN.md, "Ports are unique by construction"):
+Start-up order (docs/architecture.md, "The invariants"):
 
 1. informers list and watch; the manager waits until every one has synced;
 2. the port index is rebuilt from a fresh, paginated LIST of HostPorts and classes (readiness
@@ -46,7 +46,7 @@ class Manager:
         identity: this replica's name (Lease holder, Event reportingInstance).
         namespace: the Lease's namespace, and where Events about cluster objects go.
         leader_elect: compete for the Lease; if False, reconcile at once (one replica only,
-            or tests: ports stay unique anyway, see DESIGN.md).
+            or tests: ports stay unique anyway, see docs/architecture.md).
         lease_name: the Lease's name.
         workers: concurrent reconciles per controller.
         lease_duration, renew_deadline, retry_period: leader election timings.

@@ -1,7 +1,7 @@
 """The in-memory port index: pools per class and held ports, as interval sets.
 
-The fast path that proposes a free port; the API server stays the authority (see DESIGN.md,
-"Ports are unique by construction"). Pure data structures, no I/O.
+The fast path that proposes a free port; the API server stays the authority (see
+docs/architecture.md, "The invariants"). Pure data structures, no I/O.
 """
 
 from hpa.index._intervals import IntervalSet

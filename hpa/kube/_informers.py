@@ -315,7 +315,7 @@ class Informer(Generic[T]):
             return
         obj = self._decode_or_skip(event.object)
         if obj is None:
-            # Keep what the store had: for a HostPort, the port stays held (see DESIGN.md).
+            # Keep what the store had: for a HostPort, the port stays held (docs/architecture.md).
             self.resource_version = version or self.resource_version
             return
         if event.type == "DELETED":

@@ -1,10 +1,10 @@
 """What the webhook reads about the cluster: narrow Protocols, implemented over informer caches.
 
 The admission path answers from caches and never waits on the API server in the common case
-(DESIGN.md). The one exception is :meth:`ClaimReader.fetch_claim`: a claim that the API server
-has just bound may not be in the cache yet, and one live read before a denial saves the user a
-retry. Implementations live with the informers (``hpa.kube``, wired by ``hpa.cli``); tests use
-in-memory fakes.
+(docs/architecture.md). The one exception is :meth:`ClaimReader.fetch_claim`: a claim that the
+API server has just bound may not be in the cache yet, and one live read before a denial saves
+the user a retry. Implementations live with the informers (``hpa.kube``, wired by ``hpa.cli``);
+tests use in-memory fakes.
 """
 
 from collections.abc import Iterable, Mapping, Sequence

@@ -2,7 +2,7 @@
 sandbox, or the real control plane: ``tests/clusters.py``), the operator as a child process, raw
 API calls, the invariants, and the arithmetic of the figures.
 
-The invariants are those DESIGN.md promises ("Ports are unique by construction"), checked on
+The invariants are those docs/architecture.md promises ("The invariants"), checked on
 what the API server stores: no port is held by two HostPorts, no HostPort is orphaned, every
 bound claim holds exactly the port its HostPort holds, and no claim was ever bound to two ports.
 """
