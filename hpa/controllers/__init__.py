@@ -7,7 +7,7 @@ controllers, repair loop and leader election into the operator; its
 :class:`ClaimProvisioner` binds per-pod claims for the webhook, in the admission path.
 """
 
-from hpa.controllers._claims import ClaimReconciler
+from hpa.controllers._claim_reconciler import ClaimReconciler
 from hpa.controllers._classes import ClassReconciler, ranges_text
 from hpa.controllers._context import Context
 from hpa.controllers._controller import Controller

@@ -20,7 +20,7 @@ import structlog
 
 from hpa import api, index, kube, observability
 from hpa.controllers import (
-    _claims,
+    _claim_reconciler,
     _classes,
     _context,
     _controller,
@@ -97,7 +97,7 @@ class Manager:
         self.context = _context.Context(
             client=client, caches=self.caches, ports=self.ports, recorder=self.recorder
         )
-        claim_reconciler = _claims.ClaimReconciler(self.context)
+        claim_reconciler = _claim_reconciler.ClaimReconciler(self.context)
         self.claims = _controller.Controller("claim", claim_reconciler, workers=workers)
         #: Binds per-pod claims in the admission path (the webhook's ClaimProvisioner).
         self.provisioner = _templates.ClaimProvisioner(self.context, claim_reconciler)

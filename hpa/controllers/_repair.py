@@ -26,7 +26,7 @@ import msgspec
 import structlog
 
 from hpa import api, kube
-from hpa.controllers import _claims, _context, _metrics, _releasing
+from hpa.controllers import _claim_writes, _context, _metrics, _releasing
 
 logger = structlog.get_logger(__name__)
 
@@ -136,7 +136,9 @@ class Repairer:
                 await self._recreate(claim, port)
 
     async def _recreate(self, claim: api.HostPortClaim, port: int) -> None:
-        body = _claims.hostport_for(claim, port, _releasing.policy_for_claim(self._ctx, claim))
+        body = _claim_writes.hostport_for(
+            claim, port, _releasing.policy_for_claim(self._ctx, claim)
+        )
         reference = _context.claim_reference(claim)
         try:
             await self._ctx.client.create(kube.HOSTPORTS, body, type=api.HostPort)

@@ -25,7 +25,7 @@ from typing import Final
 import structlog
 
 from hpa import api, kube
-from hpa.controllers import _claims, _context, _reconciling
+from hpa.controllers import _claim_reconciler, _context, _reconciling
 
 logger = structlog.get_logger(__name__)
 
@@ -50,7 +50,9 @@ def _statefulset_owner(owners: Sequence[api.OwnerReference]) -> api.OwnerReferen
 class ClaimProvisioner:
     """Creates and binds a pod's own claim (for the mutating webhook, on every replica)."""
 
-    def __init__(self, context: _context.Context, claims: _claims.ClaimReconciler) -> None:
+    def __init__(
+        self, context: _context.Context, claims: _claim_reconciler.ClaimReconciler
+    ) -> None:
         self._ctx = context
         self._claims = claims
 

@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 
 from hpa import api
-from hpa.controllers import _claims, _releasing, _templates
+from hpa.controllers import _claim_reconciler, _releasing, _templates
 
 
 def test_released_at_is_never_earlier_than_now() -> None:
@@ -63,5 +63,5 @@ def test_claim_controller_leaves_fresh_admission_claims_to_the_webhook(
     claim: dict[str, Any], waits: bool
 ) -> None:
     """A claim the webhook made and is binding is left to it for a few seconds, no longer."""
-    left = _claims._left_to_admission(_claim(**claim))
-    assert (left > 0) == waits and left <= _claims.ADMISSION_GRACE
+    left = _claim_reconciler._left_to_admission(_claim(**claim))
+    assert (left > 0) == waits and left <= _claim_reconciler.ADMISSION_GRACE
