@@ -9,6 +9,10 @@ error once, here (controller-runtime's ``reconcileHandler``):
 - any other exception: log, retry after the key's exponential back-off (a server's
   ``Retry-After`` is honoured when longer).
 
+Each outcome is counted here too, once: ``controller_runtime_reconcile_total`` by result
+(``success``, ``requeue_after``, ``error``, and ``requeue`` for a write conflict, retried with
+back-off but not an error), the errors, the reconcile time, and how many workers are busy.
+
 Each reconcile runs with ``controller``, ``key`` and ``reconcile_id`` bound to the log context.
 On cancellation, workers stop taking keys and a reconcile in flight is given ``drain_timeout``
 seconds to finish, so a shutdown does not cut writes in half needlessly (they would be safe
@@ -52,11 +56,22 @@ class Controller:
         self.name = name
         self.reconciler = reconciler
         self.workers = workers
-        depth = _metrics.WORKQUEUE_DEPTH.labels(name)
-        self.queue = queue or _queueing.WorkQueue(on_depth=depth.set)
+        self.queue = queue or _queueing.WorkQueue(name=name)
         self.drain_timeout = drain_timeout
         self.reconciles = 0
         self._in_flight: set[anyio.CancelScope] = set()
+        # Every series of the controller exists from the start, at 0, so that rate() and
+        # increase() see its first error too (controller-runtime does the same).
+        for result in _metrics.RESULTS:
+            _metrics.RECONCILE_TOTAL.labels(name, result)
+        for counter in (
+            _metrics.RECONCILE_ERRORS,
+            _metrics.RECONCILE_ERRORS_TOTAL,
+            _metrics.TERMINAL_RECONCILE_ERRORS,
+        ):
+            counter.labels(name)
+        _metrics.MAX_CONCURRENT_RECONCILES.labels(name).set(workers)
+        self._active = _metrics.ACTIVE_WORKERS.labels(name)
 
     async def run(
         self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED
@@ -77,6 +92,7 @@ class Controller:
     async def _worker(self) -> None:
         while True:
             key = await self.queue.get()
+            self._active.inc()
             try:
                 # Shielded so that a shutdown lets the reconcile finish, within drain_timeout.
                 scope = anyio.CancelScope(shield=True)
@@ -85,6 +101,7 @@ class Controller:
                     await self._process(key)
             finally:
                 self._in_flight.discard(scope)
+                self._active.dec()
                 self.queue.done(key)
             await anyio.lowlevel.checkpoint()  # a cancelled worker stops here
 
@@ -98,15 +115,16 @@ class Controller:
                 with anyio.fail_after(max(self.drain_timeout, 30.0)):
                     result = await self.reconciler.reconcile(key)
             except _reconciling.TerminalError as error:
-                _metrics.RECONCILE_ERRORS.labels(self.name).inc()
+                self._count(_metrics.RESULT_ERROR, terminal=True)
                 logger.error("reconcile failed for good", error=str(error))
                 self.queue.forget(key)
             except kube.Conflict as error:
                 # Routine with optimistic concurrency: the cache was behind; read and retry.
+                self._count(_metrics.RESULT_REQUEUE)
                 logger.debug("reconcile conflicted, retrying", error=str(error))
                 self.queue.add_rate_limited(key)
             except Exception as error:
-                _metrics.RECONCILE_ERRORS.labels(self.name).inc()
+                self._count(_metrics.RESULT_ERROR)
                 delay = self.queue.add_rate_limited(key)
                 retry_after = getattr(error, "retry_after", None)
                 if retry_after and retry_after > delay:
@@ -121,6 +139,20 @@ class Controller:
             else:
                 self.queue.forget(key)
                 if result.requeue_after is not None:
+                    self._count(_metrics.RESULT_REQUEUE_AFTER)
                     self.queue.add_after(key, result.requeue_after)
+                else:
+                    self._count(_metrics.RESULT_SUCCESS)
             finally:
-                _metrics.RECONCILE_DURATION.labels(self.name).observe(time.perf_counter() - started)
+                elapsed = time.perf_counter() - started
+                _metrics.RECONCILE_DURATION.labels(self.name).observe(elapsed)
+                _metrics.RECONCILE_TIME.labels(self.name).observe(elapsed)
+
+    def _count(self, result: str, *, terminal: bool = False) -> None:
+        """One reconcile's outcome, in hpa's and controller-runtime's counters."""
+        _metrics.RECONCILE_TOTAL.labels(self.name, result).inc()
+        if result == _metrics.RESULT_ERROR:
+            _metrics.RECONCILE_ERRORS.labels(self.name).inc()
+            _metrics.RECONCILE_ERRORS_TOTAL.labels(self.name).inc()
+        if terminal:
+            _metrics.TERMINAL_RECONCILE_ERRORS.labels(self.name).inc()

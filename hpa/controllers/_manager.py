@@ -27,6 +27,7 @@ from hpa.controllers import (
     _handlers,
     _health,
     _hostports,
+    _metrics,
     _quotas,
     _repair,
     _templates,
@@ -216,12 +217,13 @@ class Manager:
             self.statefulsets.queue.add(key)
         self.leading.set()
         try:
-            async with anyio.create_task_group() as group:
-                await group.start(self.claims.run, name="claim-controller")
-                await group.start(self.hostports.run, name="hostport-controller")
-                await group.start(self.classes.run, name="class-controller")
-                await group.start(self.quotas.run, name="quota-controller")
-                await group.start(self.statefulsets.run, name="statefulset-controller")
-                await group.start(self.repairer.run, name="repair")
+            with _metrics.leading(self.caches.claim_informer.store):
+                async with anyio.create_task_group() as group:
+                    await group.start(self.claims.run, name="claim-controller")
+                    await group.start(self.hostports.run, name="hostport-controller")
+                    await group.start(self.classes.run, name="class-controller")
+                    await group.start(self.quotas.run, name="quota-controller")
+                    await group.start(self.statefulsets.run, name="statefulset-controller")
+                    await group.start(self.repairer.run, name="repair")
         finally:
             self.leading = anyio.Event()

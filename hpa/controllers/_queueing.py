@@ -11,6 +11,10 @@ It follows client-go's ``workqueue`` semantics, which controller-runtime builds 
   :class:`ExponentialBackoff` (5 ms doubling to 1000 s, client-go's default), which
   :meth:`WorkQueue.forget` resets after a success.
 
+A named queue reports client-go's work queue metrics (``workqueue_*``, label ``name``) and
+``hpa_workqueue_depth`` through :class:`~hpa.controllers._metrics.QueueMetrics`, which it tells
+of every add, take, finish and delayed add; an unnamed one reports nothing.
+
 Single-threaded (one event loop); waiting uses an :class:`anyio.Event` per wake-up.
 """
 
@@ -20,6 +24,8 @@ from collections.abc import Callable
 from typing import Final
 
 import anyio
+
+from hpa.controllers import _metrics
 
 #: client-go's DefaultControllerRateLimiter item back-off.
 BASE_DELAY: Final = 0.005
@@ -57,14 +63,16 @@ class WorkQueue:
     """Keys waiting to be reconciled.
 
     Args:
+        name: the queue's name in metrics (its controller's); unnamed, it reports none.
         backoff: the per-key rate limiter for :meth:`add_rate_limited`.
-        on_depth: called with the number of waiting keys whenever it changes (a metric).
+        on_depth: called with the number of waiting keys whenever it changes.
         clock: the current time in seconds (anyio's loop clock by default).
     """
 
     def __init__(
         self,
         *,
+        name: str = "",
         backoff: ExponentialBackoff | None = None,
         on_depth: Callable[[int], None] = lambda depth: None,
         clock: Callable[[], float] = anyio.current_time,
@@ -79,6 +87,8 @@ class WorkQueue:
         self._wake = anyio.Event()
         self._on_depth = on_depth
         self._clock = clock
+        self.name = name
+        self._metrics = _metrics.QueueMetrics(name) if name else _metrics.UNNAMED_QUEUE
         self._shut_down = False
 
     def __len__(self) -> int:
@@ -89,6 +99,7 @@ class WorkQueue:
         if self._shut_down or key in self._dirty:
             return
         self._dirty.add(key)
+        self._metrics.added(key)
         if key in self._processing:
             return  # queued again by done()
         self._queue.append(key)
@@ -96,6 +107,9 @@ class WorkQueue:
 
     def add_after(self, key: str, delay: float) -> None:
         """Queue ``key`` after ``delay`` seconds (the earliest pending delay wins)."""
+        if self._shut_down:
+            return
+        self._metrics.retried()
         if delay <= 0:
             self.add(key)
             return
@@ -131,7 +145,8 @@ class WorkQueue:
                 key = self._queue.popleft()
                 self._dirty.discard(key)
                 self._processing.add(key)
-                self._on_depth(len(self._queue))
+                self._metrics.started(key)
+                self._depth_changed()
                 return key
             if self._wake.is_set():
                 self._wake = anyio.Event()
@@ -143,6 +158,7 @@ class WorkQueue:
     def done(self, key: str) -> None:
         """The worker is finished with ``key``; re-queue it if it was added meanwhile."""
         self._processing.discard(key)
+        self._metrics.finished(key)
         if key in self._dirty:
             self._queue.append(key)
             self._changed()
@@ -165,5 +181,9 @@ class WorkQueue:
                 self.add(key)
 
     def _changed(self) -> None:
-        self._on_depth(len(self._queue))
+        self._depth_changed()
         self._wake.set()
+
+    def _depth_changed(self) -> None:
+        self._on_depth(len(self._queue))
+        self._metrics.waiting(len(self._queue))

@@ -5,7 +5,23 @@ serving package exposes them, without either importing the other.
 """
 
 from hpa.observability._logging import configure_logging
-from hpa.observability._metrics import REGISTRY, metrics_text
+from hpa.observability._metrics import (
+    DEFAULT_BUCKETS,
+    REGISTRY,
+    counter,
+    gauge,
+    histogram,
+    metrics_text,
+)
 from hpa.observability._readiness import Readiness
 
-__all__ = ["REGISTRY", "Readiness", "configure_logging", "metrics_text"]
+__all__ = [
+    "DEFAULT_BUCKETS",
+    "REGISTRY",
+    "Readiness",
+    "configure_logging",
+    "counter",
+    "gauge",
+    "histogram",
+    "metrics_text",
+]
