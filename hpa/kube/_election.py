@@ -29,7 +29,6 @@ from typing import Any, Final
 
 import anyio
 import anyio.abc
-import prometheus_client
 import structlog
 
 from hpa import api, observability
@@ -37,10 +36,15 @@ from hpa.kube import _client, _errors, _informers, _resources
 
 logger = structlog.get_logger(__name__)
 
-LEADER: Final = prometheus_client.Gauge(
+LEADER: Final = observability.gauge(
     "hpa_leader",
     "1 while this replica holds the leader Lease, else 0.",
-    registry=observability.REGISTRY,
+)
+#: client-go's leader election gauge, by Lease name, as controller-runtime exposes it.
+LEADER_STATUS: Final = observability.gauge(
+    "leader_election_master_status",
+    "1 while this replica holds the Lease called name, 0 while it is a standby.",
+    ["name"],
 )
 
 
@@ -83,6 +87,8 @@ class LeaderElector:
         self._released: anyio.Event | None = None  # made in the loop, by _acquire()
         self.is_leader = False
         self.transitions = 0
+        # A standby reports 0 from the start (a new series; an existing one keeps its value).
+        self._status = LEADER_STATUS.labels(name)
 
     async def run(
         self,
@@ -126,6 +132,7 @@ class LeaderElector:
     def _set_leader(self, leading: bool) -> None:
         self.is_leader = leading
         LEADER.set(1 if leading else 0)
+        self._status.set(1 if leading else 0)
 
     async def _acquire(self) -> None:
         while True:
