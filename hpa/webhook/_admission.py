@@ -5,6 +5,9 @@ A body that is not an AdmissionReview v1 gets a 4xx with a plain-text reason (40
 everything else gets HTTP 200 and an AdmissionReview echoing the request's uid — a denial when
 the handler denies, cannot read the object (code 400) or fails (code 500, logged once here). No
 request gets an HTTP 500.
+
+Each request to a path is counted here once, by path and HTTP status (controller-runtime's
+webhook metrics); each review once more, by resource and verdict (hpa's).
 """
 
 import ssl
@@ -53,6 +56,10 @@ _RESOURCES: Final = frozenset(
         api.PLURAL_HOSTPORT,
     )
 )
+# The error counts exist at 0 from the start, so that rate() sees the first error too.
+for _resource in (*_RESOURCES, "other"):
+    for _code in ("400", "500"):
+        metrics.ERRORS.labels(resource=_resource, code=_code)
 
 
 class AdmissionServer:
@@ -90,7 +97,8 @@ class AdmissionServer:
         # aiohttp refuses larger bodies with 413 while reading, chunked or not.
         app = web.Application(client_max_size=decoding.MAX_BODY_BYTES)
         for path, handler in self._handlers.items():
-            app.router.add_post(path, _endpoint(handler, body_timeout=self._limits.body_timeout))
+            endpoint = _endpoint(handler, body_timeout=self._limits.body_timeout)
+            app.router.add_post(path, _instrumented(path, endpoint))
         return app
 
     async def run(
@@ -109,9 +117,31 @@ class AdmissionServer:
         )
 
 
-def _endpoint(
-    handler: handling.Handler, *, body_timeout: float
-) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+Endpoint = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def _instrumented(path: str, endpoint: Endpoint) -> Endpoint:
+    """``endpoint``, counted in controller-runtime's webhook metrics under ``path``."""
+    in_flight = metrics.WEBHOOK_IN_FLIGHT.labels(path)
+    latency = metrics.WEBHOOK_LATENCY.labels(path)
+
+    async def instrumented(request: web.Request) -> web.StreamResponse:
+        in_flight.inc()
+        started = time.perf_counter()
+        code = 500  # what aiohttp answers should the endpoint raise
+        try:
+            response = await endpoint(request)
+            code = response.status
+            return response
+        finally:
+            in_flight.dec()
+            latency.observe(time.perf_counter() - started)
+            metrics.WEBHOOK_REQUESTS.labels(path, str(code)).inc()
+
+    return instrumented
+
+
+def _endpoint(handler: handling.Handler, *, body_timeout: float) -> Endpoint:
     async def endpoint(request: web.Request) -> web.StreamResponse:
         if request.content_type != decoding.CONTENT_TYPE:
             metrics.MALFORMED.inc()
@@ -164,8 +194,10 @@ async def review_with(handler: handling.Handler, request: reviews.AdmissionReque
         try:
             response = await handler(request)
         except errors.BadObject as exc:
+            metrics.ERRORS.labels(resource=metric_resource, code="400").inc()
             response = responses.denied(str(exc), code=400, reason=responses.REASON_BAD_REQUEST)
         except Exception:
+            metrics.ERRORS.labels(resource=metric_resource, code="500").inc()
             log.exception("admission handler failed")
             response = responses.denied(
                 "hpa failed to review this request; see the logs of hpa",
