@@ -8,9 +8,11 @@ PodDisruptionBudget, webhook configurations and the cert-manager overlay.
 from hpa.manifests._install import (
     DEFAULT_IMAGE,
     DEFAULT_NAMESPACE,
+    EDIT_ROLE,
     HOST_NETWORK_POLICY,
     LEASE_NAME,
     SERVICE,
+    VIEW_ROLE,
     Options,
     install_documents,
 )
@@ -19,9 +21,11 @@ from hpa.manifests._kustomize import kustomize_files, render_yaml
 __all__ = [
     "DEFAULT_IMAGE",
     "DEFAULT_NAMESPACE",
+    "EDIT_ROLE",
     "HOST_NETWORK_POLICY",
     "LEASE_NAME",
     "SERVICE",
+    "VIEW_ROLE",
     "Options",
     "install_documents",
     "kustomize_files",

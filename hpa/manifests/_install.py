@@ -3,6 +3,10 @@
 Least privilege: the ClusterRole covers only what the informers and reconcilers need; what
 lives in hpa's own namespace (the Lease, the certificate Secret) is granted by a Role there,
 narrowed by ``resourceNames`` wherever Kubernetes allows it (never for ``create``).
+
+Tenants get hpa's kinds through the built-in ``admin``, ``edit`` and ``view`` roles, which
+aggregate ``hpa-edit`` (claims, every verb; HostPorts and classes, read) and ``hpa-view``
+(all three, read).
 """
 
 import importlib.resources
@@ -19,6 +23,9 @@ NAME: Final = "hpa"
 LEASE_NAME: Final = "hpa-leader"
 SERVICE: Final = "hpa-webhook"
 CERT_SECRET: Final = webhook.DEFAULT_SECRET_NAME
+#: The ClusterRoles aggregated into the built-in admin and edit roles, and into view.
+EDIT_ROLE: Final = f"{NAME}-edit"
+VIEW_ROLE: Final = f"{NAME}-view"
 #: The policy (and its binding) that refuses hostNetwork in managed namespaces.
 HOST_NETWORK_POLICY: Final = f"{api.GROUP}-host-network"
 
@@ -61,6 +68,7 @@ def install_documents(options: Options | None = None) -> list[Document]:
         *api.custom_resource_definitions(),
         _meta("v1", "ServiceAccount", options),
         *_rbac(options),
+        *_tenant_roles(),
         _service(options),
         _deployment(options),
         _pod_disruption_budget(options),
@@ -155,6 +163,42 @@ def _rbac(options: Options) -> list[Document]:
             "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": NAME},
             "subjects": subject,
         },
+    ]
+
+
+_AGGREGATE: Final = "rbac.authorization.k8s.io/aggregate-to-"
+
+
+def _tenant_roles() -> list[Document]:
+    """What namespace users may do with hpa's kinds, through the built-in roles: ``admin`` and
+    ``edit`` manage claims and read the rest, ``view`` reads all three. HostPorts and classes
+    are cluster-scoped, so only a ClusterRoleBinding of those roles lets a user read them."""
+    group = api.GROUP
+    claims = [api.PLURAL_CLAIM]
+    cluster_scoped = [api.PLURAL_HOSTPORT, api.PLURAL_CLASS]
+    manage = [*_READ, "create", "update", "patch", "delete", "deletecollection"]
+
+    def role(name: str, into: list[str], rules: list[Document]) -> Document:
+        meta = _metadata(name, None)
+        meta["labels"].update({f"{_AGGREGATE}{built_in}": "true" for built_in in into})
+        return {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRole",
+            "metadata": meta,
+            "rules": rules,
+        }
+
+    return [
+        role(
+            EDIT_ROLE,
+            ["admin", "edit"],
+            [_rule([group], claims, manage), _rule([group], cluster_scoped, _READ)],
+        ),
+        role(
+            VIEW_ROLE,
+            ["admin", "edit", "view"],
+            [_rule([group], [*claims, *cluster_scoped], _READ)],
+        ),
     ]
 
 

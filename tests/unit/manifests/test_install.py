@@ -10,7 +10,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from hpa import cli, manifests, webhook
+from hpa import api, cli, manifests, webhook
 from hpa.cli import _main
 
 DOCUMENTS = manifests.install_documents()
@@ -110,16 +110,62 @@ def test_deployment_is_hardened() -> None:
     assert pod["topologySpreadConstraints"]
 
 
+def _cluster_role(name: str) -> dict[str, Any]:
+    (role,) = (d for d in DOCUMENTS if d["kind"] == "ClusterRole" and d["metadata"]["name"] == name)
+    return role
+
+
 def test_rbac_is_least_privilege() -> None:
     """No wildcards; Secrets and Leases only in hpa's own namespace, by name where possible."""
-    cluster_rules = _by_kind("ClusterRole")["rules"]
+    cluster_rules = _cluster_role("hpa")["rules"]
     role_rules = _by_kind("Role")["rules"]
-    for rule in cluster_rules + role_rules:
+    tenant_rules = [
+        rule
+        for name in (manifests.EDIT_ROLE, manifests.VIEW_ROLE)
+        for rule in _cluster_role(name)["rules"]
+    ]
+    for rule in cluster_rules + role_rules + tenant_rules:
         assert "*" not in rule["verbs"] and "*" not in rule["resources"]
     assert not any("secrets" in r["resources"] or "leases" in r["resources"] for r in cluster_rules)
     for rule in role_rules:
         if set(rule["verbs"]) - {"create"}:
             assert rule["resourceNames"], f"{rule} is not narrowed by name"
+
+
+def _verbs(role: dict[str, Any]) -> dict[str, set[str]]:
+    """Resource → the verbs a role grants on it (hpa's group only)."""
+    granted: dict[str, set[str]] = {}
+    for rule in role["rules"]:
+        assert rule["apiGroups"] == [api.GROUP]
+        for resource in rule["resources"]:
+            granted.setdefault(resource, set()).update(rule["verbs"])
+    return granted
+
+
+def test_tenant_roles_aggregate_into_the_built_in_roles() -> None:
+    """admin and edit manage claims (every verb) and read HostPorts and classes; view reads
+    all three. Nothing else: no status, no other group."""
+    aggregate = "rbac.authorization.k8s.io/aggregate-to-"
+    read = {"get", "list", "watch"}
+    manage = read | {"create", "update", "patch", "delete", "deletecollection"}
+    cluster_scoped = {api.PLURAL_HOSTPORT: read, api.PLURAL_CLASS: read}
+    edit, view = _cluster_role(manifests.EDIT_ROLE), _cluster_role(manifests.VIEW_ROLE)
+    assert _verbs(edit) == {api.PLURAL_CLAIM: manage, **cluster_scoped}
+    assert _verbs(view) == {api.PLURAL_CLAIM: read, **cluster_scoped}
+    into = {
+        role["metadata"]["name"]: {
+            key.removeprefix(aggregate)
+            for key, value in role["metadata"]["labels"].items()
+            if key.startswith(aggregate) and value == "true"
+        }
+        for role in (edit, view)
+    }
+    assert into == {
+        manifests.EDIT_ROLE: {"admin", "edit"},
+        manifests.VIEW_ROLE: {"admin", "edit", "view"},
+    }
+    bound = {d["roleRef"]["name"] for d in DOCUMENTS if d["kind"].endswith("RoleBinding")}
+    assert bound == {"hpa"}, "the tenant roles reach users through the built-in roles only"
 
 
 def test_pod_admission_skips_system_namespaces() -> None:
