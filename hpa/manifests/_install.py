@@ -359,6 +359,23 @@ def _policies(options: Options) -> list[Document]:
     if options.allow_host_network:
         documents = [d for d in documents if d["metadata"]["name"] != HOST_NETWORK_POLICY]
     for document in documents:
+        document["metadata"]["labels"] = dict(_LABELS)
         if document["kind"] == "ValidatingAdmissionPolicyBinding":
             document["spec"]["matchResources"]["namespaceSelector"] = selector
     return documents
+
+
+def service_monitor(options: Options | None = None) -> Document:
+    """A Prometheus Operator ServiceMonitor for every replica's ``/metrics``, through the
+    Service's ``metrics`` port, under ``job="hpa"`` (the Service's ``app.kubernetes.io/name``):
+    the job the alerts of monitoring/ select. Not part of the install: the kustomize overlay
+    ``service-monitor`` and the chart's ``serviceMonitor.enabled`` add it."""
+    options = options or Options()
+    return {
+        **_meta("monitoring.coreos.com/v1", "ServiceMonitor", options),
+        "spec": {
+            "jobLabel": "app.kubernetes.io/name",
+            "selector": {"matchLabels": dict(_SELECTOR)},
+            "endpoints": [{"port": "metrics", "path": "/metrics", "interval": "30s"}],
+        },
+    }

@@ -1,7 +1,9 @@
-"""The kustomize base and the cert-manager overlay, as files to check in under manifests/.
+"""The kustomize base and its overlays (cert-manager, service-monitor), as files to check in
+under manifests/.
 
 The base holds exactly the objects of :func:`install_documents` with the default options, so
-``kubectl kustomize manifests`` and ``hpa manifests`` agree (a test keeps them equal).
+``kubectl kustomize manifests`` and ``hpa manifests`` agree (a test keeps them equal). The Helm
+chart renders the same objects (charts/hpa, see :mod:`hpa.manifests._chart`).
 """
 
 from typing import Any, Final
@@ -53,6 +55,7 @@ def kustomize_files() -> dict[str, str]:
     # The root only points at the base: an overlay below a base's own folder would be a cycle.
     files["kustomization.yaml"] = _kustomization(["base"])
     files.update(_cert_manager_overlay())
+    files.update(_service_monitor_overlay())
     return files
 
 
@@ -74,13 +77,13 @@ def _cert_manager_overlay() -> dict[str, str]:
     issuer = {
         "apiVersion": "cert-manager.io/v1",
         "kind": "Issuer",
-        "metadata": {"name": "hpa-selfsigned", "namespace": namespace},
+        "metadata": _install._metadata("hpa-selfsigned", namespace),
         "spec": {"selfSigned": {}},
     }
     certificate = {
         "apiVersion": "cert-manager.io/v1",
         "kind": "Certificate",
-        "metadata": {"name": "hpa-webhook", "namespace": namespace},
+        "metadata": _install._metadata("hpa-webhook", namespace),
         "spec": {
             "secretName": CERT_MANAGER_SECRET,
             "dnsNames": [service, f"{service}.cluster.local"],
@@ -127,4 +130,14 @@ def _cert_manager_overlay() -> dict[str, str]:
             ["../../base", "certificate.yaml"], patches=patches
         ),
         "overlays/cert-manager/certificate.yaml": render_yaml(issuer, certificate),
+    }
+
+
+def _service_monitor_overlay() -> dict[str, str]:
+    """The base and a Prometheus Operator ServiceMonitor for hpa's metrics."""
+    return {
+        "overlays/service-monitor/kustomization.yaml": _kustomization(
+            ["../../base", "servicemonitor.yaml"]
+        ),
+        "overlays/service-monitor/servicemonitor.yaml": render_yaml(_install.service_monitor()),
     }
