@@ -201,16 +201,14 @@ def test_an_unknown_certificate_provider_is_refused(helm: Helm, tmp_path: pathli
 
 
 @needs_kubectl
-def test_service_monitor_is_the_kustomize_overlay_and_monitorings(
+def test_service_monitor_is_the_kustomize_overlays(
     helm: Helm, tmp_path: pathlib.Path, repo_root: pathlib.Path
 ) -> None:
-    """serviceMonitor.enabled adds the ServiceMonitor of manifests/overlays/service-monitor,
-    which is monitoring/servicemonitor.yaml's (whose job the alerts select)."""
+    """serviceMonitor.enabled adds the ServiceMonitor of manifests/overlays/service-monitor
+    (monitoring/servicemonitor.yaml's, tests/unit/manifests)."""
     rendered = _render(helm, tmp_path, {"serviceMonitor": {"enabled": True}})
     overlay = _kustomize(repo_root / "manifests/overlays/service-monitor")
     assert _mismatches(rendered, overlay) == []
-    (monitor,) = documents((repo_root / "monitoring" / "servicemonitor.yaml").read_text())
-    assert manifests.service_monitor() == monitor
 
 
 def test_service_monitor_takes_labels_and_interval(helm: Helm, tmp_path: pathlib.Path) -> None:

@@ -73,6 +73,18 @@ def test_cert_manager_overlay_builds(repo_root: pathlib.Path) -> None:
         assert annotations["cert-manager.io/inject-ca-from"] == "hpa-system/hpa-webhook"
 
 
+@needs_kubectl
+def test_service_monitor_overlay_builds(repo_root: pathlib.Path) -> None:
+    """The overlay adds to the base one ServiceMonitor, monitoring/servicemonitor.yaml's: it
+    scrapes the Service's metrics port under the job the alerts select."""
+    built = _kustomize(repo_root / "manifests/overlays/service-monitor")
+    added = [d for d in built if d not in DOCUMENTS]
+    assert added == [manifests.service_monitor()]
+    assert len(built) == len(DOCUMENTS) + 1
+    (monitor,) = yaml.safe_load_all((repo_root / "monitoring/servicemonitor.yaml").read_text())
+    assert manifests.service_monitor() == monitor
+
+
 def test_render_with_options(capsys: pytest.CaptureFixture[str]) -> None:
     """--namespace and --image reach every object that names them."""
     assert cli.main(["manifests", "--namespace", "ports", "--image", "example/hpa:1"]) == 0
