@@ -65,7 +65,7 @@ service:
 
 {{/* The webhook configurations' annotations: where cert-manager's cainjector takes the CA. */}}
 {{- define "hpa.webhookAnnotations" -}}
-{{- if eq .Values.certificates.provider "cert-manager" }}
+{{- if eq .Values.certificates.provider "cert-manager" -}}
 annotations:
   cert-manager.io/inject-ca-from: {{ include "hpa.namespace" . }}/hpa-webhook
 {{- end }}
