@@ -5,7 +5,7 @@ import importlib.metadata
 import sys
 from collections.abc import Sequence
 
-from hpa.cli import _manifests, _run, _sandbox
+from hpa.cli import _manifests, _migrate, _run, _sandbox
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -17,6 +17,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _manifests.add_parser(commands)
+    _migrate.add_parser(commands)
     _run.add_parser(commands)
     _sandbox.add_parser(commands)
     return parser
