@@ -16,8 +16,12 @@ def claim(state: _state.State, key: _state.Key, found: Obj) -> None:
     if port is not None:  # it names port-<n>: moved by an earlier run
         _moved(state, found, port)
     elif not bound:
-        if orig.FINALIZER in orig.finalizers(found):
-            state.steps.append(st.SettleClaim(unit=unit, claim=cid, port=None))
+        status = orig.status(found)
+        stale = status.get("phase", api.PHASE_PENDING) != api.PHASE_PENDING or bool(
+            status.get("port")
+        )
+        if orig.FINALIZER in orig.finalizers(found) or stale:
+            state.steps.append(st.SettleClaim(unit=unit, claim=cid, port=None, reset=stale))
     elif bound in state.old:
         owner = _checks.owner(orig.claim_ref(state.old[bound]))
         state.conflict(

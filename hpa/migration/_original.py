@@ -136,10 +136,11 @@ def normalized_pools(cls: Obj) -> list[dict[str, int]]:
 
 
 def pools_need_change(cls: Obj) -> bool:
-    """Whether hpa's CRD would refuse the class's pools as they are (overlap, start > end)."""
+    """Whether hpa's CRD would refuse the class's pools as they are (none, overlapping ones,
+    start > end)."""
     given = [(int(p["start"]), int(p["end"])) for p in spec(cls).get("pools") or []]
     wanted = [(p["start"], p["end"]) for p in normalized_pools(cls)]
-    return sorted(given) != wanted
+    return not wanted or sorted(given) != wanted
 
 
 def pools_text(pools: list[dict[str, int]] | list[Obj]) -> str:

@@ -62,6 +62,7 @@ def plan(snapshot: _snapshot.Snapshot) -> st.Plan:
         if key not in state.done and not orig.deleting(claim):
             _claims.claim(state, key, claim)
     _claims.leftover_hostports(state)
+    state.steps += state.deferred
     for adoption in (
         _adopt.pods(snapshot, blocked=state.blocked, ports=state.port_of_claim),
         _adopt.classes(snapshot),
@@ -124,14 +125,21 @@ def _old_hostport(state: _state.State, hostport: Obj) -> _Move | None:
             return _Move(hostport, None, port)
         why = "it never got a port" if ref is None else "its claim is gone"
         _release(state, hostport, why, late=False)
-    elif bound not in (name, ""):
-        moved = api.port_of_hostport_name(bound) is not None
-        if not moved:
-            state.warnings.append(
-                f"HostPort {name} names claim {orig.name(claim)}, which is bound to {bound}: "
-                "it is released"
+    elif api.port_of_hostport_name(bound) is not None:  # moved by an earlier run
+        unit = f"port {api.port_of_hostport_name(bound)}"
+        if orig.FINALIZER in orig.finalizers(hostport):
+            state.steps.append(_state.drop(hostport, api.KIND_HOSTPORT, unit=unit))
+        state.deferred.append(
+            st.DeleteHostPort(
+                unit=unit, name=name, uid=orig.uid(hostport), why=f"replaced by {bound}", late=True
             )
-        _release(state, hostport, f"its claim is bound to {bound}", late=moved)
+        )
+    elif bound not in (name, ""):
+        state.warnings.append(
+            f"HostPort {name} names claim {orig.name(claim)}, which is bound to {bound}: it "
+            "is released"
+        )
+        _release(state, hostport, f"its claim is bound to {bound}", late=False)
     elif port:
         return _Move(hostport, claim, port)
     elif bound:
@@ -174,7 +182,7 @@ def _move(state: _state.State, port: int, candidates: list[_Move]) -> None:
     claim = _state.claim_id(move.claim) if move.claim is not None else None
     if len(candidates) > 1:
         held = "; ".join(
-            f"{orig.name(m.hostport)} ({_checks.owner(orig.claim_ref(m.hostport))})"
+            f"{orig.name(m.hostport)} for {_checks.owner(orig.claim_ref(m.hostport))}"
             for m in candidates
         )
         state.conflict(

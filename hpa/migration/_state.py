@@ -54,6 +54,8 @@ class State:
             else:
                 self.new[port] = hostport
         self.steps: list[st.Step] = []
+        #: Old HostPorts to delete once the claims' own steps are done.
+        self.deferred: list[st.Step] = []
         self.conflicts = [st.Conflict("install", b) for b in snapshot.blockers]
         self.warnings: list[str] = []
         self.gone: set[Key] = set()  # deleting claims nothing uses: released
@@ -93,10 +95,8 @@ class State:
         existing = self.new.get(port)
         if existing is None or _checks.owned_by(existing, claim):
             return None
-        return (
-            f"HostPort {api.hostport_name(port)} exists and names "
-            f"{_checks.owner(orig.claim_ref(existing))}, not {st.owner(claim)}"
-        )
+        owner = _checks.owner(orig.claim_ref(existing))
+        return f"HostPort {api.hostport_name(port)} exists and names {owner}"
 
     def needs_create(self, port: int) -> bool:
         """Whether ``port-<n>`` is missing (or, before the CRDs, lacks the original's port)."""
