@@ -3,8 +3,9 @@
 :class:`PortIndex` answers queries; the ledger holds what they read and applies each change:
 
 - ``held``: every port some HostPort holds (cluster-wide, or one slot of it or more);
-- ``whole``: the ports cluster-wide HostPorts hold; on a per-node class's port, one blocks
-  every slot;
+- ``whole``: port -> the class of the cluster-wide HostPort that holds it (a dict: it answers
+  in O(1) on every change, and its size follows the HostPorts, as the informer's cache does);
+  on a per-node class's port, such a HostPort blocks every slot;
 - ``slots``: port -> the slots per-node HostPorts hold, as a bitmask (see ``_slots.py``);
 - ``coverage``: for each stretch of the port space, the classes whose pools cover it.
 
@@ -32,7 +33,7 @@ class Ledger:
     def __init__(self) -> None:
         self.classes: dict[str, ClassState] = {}
         self.held = IntervalSet()
-        self.whole = IntervalSet()
+        self.whole: dict[int, str] = {}
         self.slots: dict[int, int] = {}
         self.coverage: SortedDict = SortedDict()  # first port of a stretch -> class names
 
@@ -53,30 +54,32 @@ class Ledger:
     def hold(self, port: int, class_name: str) -> None:
         """Record a cluster-wide HostPort; nobody may hold the port cluster-wide yet."""
         covering, before = self._before(port)
+        was_held = port in self.slots
         cls = self.class_(class_name)
         cls.held.add(port, port)
-        self.whole.add(port, port)
+        self.whole[port] = class_name
         cls.in_pools += class_name in covering
-        self._after(port, covering, before)
+        self._after(port, covering, before, was_held, True)
 
     def unhold(self, port: int, class_name: str) -> None:
         covering, before = self._before(port)
         cls = self.classes[class_name]
         cls.held.discard(port, port)
-        self.whole.discard(port, port)
+        del self.whole[port]
         cls.in_pools -= class_name in covering
-        self._after(port, covering, before)
+        self._after(port, covering, before, True, port in self.slots)
 
     def hold_slot(self, port: int, slot: int, class_name: str) -> None:
         """Record a per-node HostPort; nobody may hold the slot yet."""
         covering, before = self._before(port)
+        was_held = port in self.slots or port in self.whole
         cls = self.class_(class_name)
         bit = 1 << slot
         cls.slots[port] = cls.slots.get(port, 0) | bit
         self.slots[port] = self.slots.get(port, 0) | bit
         cls.pairs += 1
         cls.pairs_in_pools += class_name in covering
-        self._after(port, covering, before)
+        self._after(port, covering, before, was_held, True)
 
     def unhold_slot(self, port: int, slot: int, class_name: str) -> None:
         covering, before = self._before(port)
@@ -85,7 +88,7 @@ class Ledger:
         _clear(self.slots, port, 1 << slot)
         cls.pairs -= 1
         cls.pairs_in_pools -= class_name in covering
-        self._after(port, covering, before)
+        self._after(port, covering, before, True, port in self.slots or port in self.whole)
 
     def _before(self, port: int) -> tuple[tuple[str, ...], _Before]:
         """Before a change at ``port``: its covering classes and the per-node ones' shares."""
@@ -98,10 +101,19 @@ class Ledger:
         ]
         return covering, before
 
-    def _after(self, port: int, covering: tuple[str, ...], before: _Before) -> None:
-        """After a change at ``port``: update ``held`` and the covering classes' counters."""
-        was_held = port in self.held  # only this method changes ``held``
-        now_held = port in self.slots or port in self.whole
+    def _after(
+        self,
+        port: int,
+        covering: tuple[str, ...],
+        before: _Before,
+        was_held: bool,
+        now_held: bool,
+    ) -> None:
+        """After a change at ``port``: update ``held`` and the covering classes' counters.
+
+        The caller says whether some HostPort held the port before and after the change: it
+        knows, from which kind of holder it added or removed, at the cost of a dict lookup.
+        """
         if now_held != was_held:
             (self.held.add if now_held else self.held.discard)(port, port)
             step = -1 if now_held else 1
@@ -146,12 +158,12 @@ class Ledger:
             by_class.setdefault(class_name, []).append(port)
         for class_name, ports in by_class.items():
             cls = self.class_(class_name)
+            for port in ports:
+                if port in self.whole:
+                    raise ValueError(f"port {port} is held by two classes")
+                self.whole[port] = class_name
             for start, end in runs(sorted(ports)):
-                if any(True for _ in self.whole.overlap(start, end)):
-                    raise ValueError(f"a port in {start}..{end} is held by two classes")
                 cls.held.add(start, end)
-                self.whole.add(start, end)
-                self.held.add(start, end)
         for port, slot, class_name in slots:
             bit = 1 << slot
             if self.slots.get(port, 0) & bit:
@@ -160,7 +172,7 @@ class Ledger:
             cls = self.class_(class_name)
             cls.slots[port] = cls.slots.get(port, 0) | bit
             cls.pairs += 1
-        for start, end in runs(sorted(self.slots)):
+        for start, end in runs(sorted({*self.whole, *self.slots})):
             self.held.add(start, end)
 
     def recover(self, changed: Collection[str]) -> None:

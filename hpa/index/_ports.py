@@ -188,18 +188,13 @@ class PortIndex:
         holds that slot of it), or None."""
         ledger = self._ledger
         if slot is None:
-            if port not in ledger.whole:
-                return None
+            return ledger.whole.get(port)
+        bit = 1 << slot
+        if not ledger.slots.get(port, 0) & bit:
+            return None
 
-            def holds(cls: ClassState) -> bool:
-                return port in cls.held
-        else:
-            bit = 1 << slot
-            if not ledger.slots.get(port, 0) & bit:
-                return None
-
-            def holds(cls: ClassState) -> bool:
-                return bool(cls.slots.get(port, 0) & bit)
+        def holds(cls: ClassState) -> bool:
+            return bool(cls.slots.get(port, 0) & bit)
 
         # The holder's pools nearly always cover the port; others only after a pool shrank.
         for name in ledger.covering(port):
