@@ -154,7 +154,8 @@ class PortIndex:
         hold the same port (their names differ); the index then offers it to no class.
 
         Returns:
-            True if no HostPort held the port (the slot, if given) before.
+            True if nobody held it before: no cluster-wide HostPort the port, or no
+            per-node HostPort the slot, if given.
         """
         _check_port(port)
         if slot is not None:
