@@ -28,7 +28,9 @@ class ClassState:
     ``nodes`` is None for a cluster-wide class, else its eligible node count. ``held`` holds
     the ports of its cluster-wide HostPorts, ``slots`` those of its per-node ones (port -> the
     slots, as a bitmask); a class may have both after its mode changed. ``free`` is the ports
-    it could hand out (cluster-wide) or the (port, slot) pairs (per node). ``full``, ``over``
+    it could hand out (cluster-wide) or the (port, slot) pairs (per node). ``own`` and
+    ``shared`` split ``pools`` into the runs no other class's pools contain and the rest, in
+    the order allocation tries them (a per-node class tries only ``own``). ``full``, ``over``
     and ``over_ports`` are kept for a per-node class only: the ports of its pools that take no
     more holders, how many of its pairs are over capacity, and the ports they are on.
     """

@@ -3,9 +3,9 @@
 A cluster-wide class hands each port to one HostPort (``port-<n>``). A per-node class hands
 each port to as many HostPorts as it has eligible nodes, one per slot (``port-<n>-<slot>``);
 docs/per-node.md describes that model. A port held by any HostPort is not free for a
-cluster-wide class whose pools contain it (pools of cluster-wide classes may overlap). All
-state is kept as interval sets (see ``_ledger.py``), so memory follows fragmentation, not pool
-size.
+cluster-wide class whose pools contain it (pools of cluster-wide classes may overlap). Pools,
+held ports and full ports are interval sets, so their memory follows fragmentation, not pool
+size; ``_ledger.py`` lists the state.
 
 A cluster-wide class hands out the ports only it can use before those it shares with
 overlapping classes, lowest first within each, so a wide class does not drain the ports a

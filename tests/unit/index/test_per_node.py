@@ -355,6 +355,9 @@ class PerNodeMachine(RuleBasedStateMachine):
         assert len(pairs) == len({(p, s) for p, s, _ in pairs})  # no (port, slot) twice
         assert sorted(pairs) == sorted((p, s, c) for (p, s), c in self.pairs.items())
         assert self.index.held_count() == len(self.whole) + len(self.pairs)
+        for port in range(1, 25):
+            assert self.index.is_held(port) == (port in self.whole or bool(self._holders(port)))
+            assert self.index.holder(port) == self.whole.get(port)
 
     @invariant()
     def offers_match(self) -> None:
