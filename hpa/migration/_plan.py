@@ -72,7 +72,18 @@ def plan(snapshot: _snapshot.Snapshot) -> st.Plan:
         state.warnings += adoption.warnings
     state.steps += [st.ReplaceCrd(unit="crds", name=n) for n in snapshot.crds_to_replace]
     steps = sorted(state.steps, key=lambda s: _ORDER[s.phase])  # stable: units keep order
-    return st.Plan(tuple(steps), tuple(state.conflicts), tuple(state.warnings))
+    return st.Plan(
+        tuple(steps), (*_blockers(snapshot, state), *state.conflicts), tuple(state.warnings)
+    )
+
+
+def _blockers(snapshot: _snapshot.Snapshot, state: _state.State) -> list[st.Conflict]:
+    """Webhook configurations that would refuse the migration's writes: conflicts while there
+    is something to write or to resolve, and nothing once all is migrated (hpa's own are
+    installed by then, and a second run must say that there is nothing to do)."""
+    if not state.steps and not state.conflicts:
+        return []
+    return [st.Conflict("install", blocker) for blocker in snapshot.blockers]
 
 
 def _deleting_claims(state: _state.State) -> None:

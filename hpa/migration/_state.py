@@ -56,7 +56,7 @@ class State:
         self.steps: list[st.Step] = []
         #: Old HostPorts to delete once the claims' own steps are done.
         self.deferred: list[st.Step] = []
-        self.conflicts = [st.Conflict("install", b) for b in snapshot.blockers]
+        self.conflicts: list[st.Conflict] = []
         self.warnings: list[str] = []
         self.gone: set[Key] = set()  # deleting claims nothing uses: released
         self.blocked: set[Key] = set()  # claims in a conflict: left alone

@@ -73,7 +73,7 @@ def test_the_plan_of_the_installation() -> None:
     assert "label    Pod games/sip: hostport.rmb938.com/uses-claims=true" in text
     assert plan.summary() == (
         "summary: 5 port(s) move to hpa, 6 claim(s) settled, 2 pod(s) labelled, "
-        "3 CRD(s) replaced, 7 old HostPort(s) deleted; 42 step(s), 0 conflict(s)"
+        "3 CRD(s) replaced, 7 old HostPort(s) deleted; 43 step(s), 0 conflict(s)"
     )
 
 
@@ -106,6 +106,30 @@ def test_what_holds_no_port_is_released() -> None:
         "settle   HostPortClaim games/waiting: no port yet, the original's finalizer removed "
         "(hpa binds it)"
     ) in text
+
+
+def test_the_empty_hostportname_of_an_unbound_claim_goes_before_the_crds() -> None:
+    """The original writes ``hostPortName: ""`` on every claim it has not bound; hpa's CRD
+    refuses it and does not let it be removed (found on kube-apiserver: hpa could not decode
+    the claim, nor bind it). It is removed while the original's CRD is installed."""
+    plan = plan_of(*originals.installation())
+    (unbind,) = [s for s in plan.steps if s.unit == "claim games/waiting" and s.phase == "before"]
+    assert unbind.line() == (
+        "unbind   HostPortClaim games/waiting: the empty spec.hostPortName the original wrote "
+        "removed (hpa's schema refuses it); hpa gives it a port"
+    )
+    pruned = [_pruned(o) for o in _after_before_phase(originals.installation(), plan)]
+    waiting = originals.by_name(pruned, api.KIND_CLAIM, "waiting")
+    assert "hostPortName" not in waiting["spec"]
+    assert not plan_of(*pruned, crds=originals.hpa_crds()).conflicts
+
+
+def test_an_empty_hostportname_under_hpa_crds_is_a_conflict_with_the_way_out() -> None:
+    waiting = originals.by_name(originals.installation(), api.KIND_CLAIM, "waiting")
+    plan = plan_of(waiting, crds=originals.hpa_crds())
+    assert [c.unit for c in plan.conflicts] == ["claim games/waiting"]
+    assert "apply the original's CRDs again" in plan.conflicts[0].message
+    assert not [s for s in plan.steps if s.unit == "claim games/waiting"]
 
 
 def test_overlapping_pools_are_merged_into_the_same_ports() -> None:
@@ -216,7 +240,10 @@ def _after_before_phase(objects: list[originals.Obj], plan: migration.Plan) -> l
             }
         elif isinstance(step, st.PointClaim | st.UnbindClaim):
             claim = result[(api.KIND_CLAIM, step.claim.namespace, step.claim.name)]
-            claim["spec"]["hostPortName"] = step.new if isinstance(step, st.PointClaim) else ""
+            if isinstance(step, st.PointClaim):
+                claim["spec"]["hostPortName"] = step.new
+            else:  # a merge patch with null removes the field
+                claim["spec"].pop("hostPortName", None)
         elif isinstance(step, st.DropFinalizer):
             result[(step.kind, step.namespace, step.name)]["metadata"]["finalizers"] = []
         elif isinstance(step, st.DeleteHostPort):
