@@ -254,8 +254,10 @@ def _check_dry_run(cluster: Cluster) -> None:
     blocked = _migrate(cluster, "--dry-run")
     assert blocked.returncode == 1, blocked.stdout + blocked.stderr
     conflicts = [line for line in blocked.stdout.splitlines() if line.startswith("conflict ")]
-    assert len(conflicts) == 2, blocked.stdout
-    assert all("kubectl delete" in line for line in conflicts)
+    names = [d["metadata"]["name"] for d in _fixture("webhooks")]
+    assert len(conflicts) == len(names) == 3, blocked.stdout
+    for name in names:  # each named with the command that deletes it
+        assert [line for line in conflicts if f"webhookconfiguration {name})" in line], name
     cluster.kubectl("delete", "-f", webhooks)
 
     before = _versions(cluster)
