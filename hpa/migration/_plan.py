@@ -10,6 +10,9 @@ Per original HostPort (any name but ``port-<n>``), by what it holds and whom it 
 - no port (never allocated), for a live claim: unbind the claim, release the HostPort;
 - a claim that is gone, or bound elsewhere: release it, as the original would have.
 
+A ``port-<n>`` being deleted that only the original's finalizer holds, for no claim that still
+exists, is released first (its finalizer removed), as the original's controller would.
+
 Two original HostPorts with one port, a ``port-<n>`` that names another claim, a claim that
 names a HostPort that is not its own, a deleting claim still used by pods: conflicts; their
 objects are not touched, and the CRDs are not replaced while any is left.
@@ -50,6 +53,9 @@ class _Move:
 def plan(snapshot: _snapshot.Snapshot) -> st.Plan:
     """The migration's steps and conflicts for what ``snapshot`` holds."""
     state = _state.State(snapshot)
+    for hostport in state.releasing:  # first: the move of its port may create it again
+        unit = f"HostPort {orig.name(hostport)}"
+        state.steps.append(_state.drop(hostport, api.KIND_HOSTPORT, unit=unit))
     _deleting_claims(state)
     moves: dict[int, list[_Move]] = defaultdict(list)
     for hostport in sorted(state.old.values(), key=orig.name):

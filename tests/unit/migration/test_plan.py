@@ -157,6 +157,21 @@ def test_conflicts_leave_their_objects_alone() -> None:
     assert len(plan.steps) == len(plan_of(*originals.installation()).steps)
 
 
+def test_a_deleted_port_hostport_held_only_by_the_original_finalizer_is_released() -> None:
+    """Deleting port-9520 (as its conflict says) leaves it held by the original's finalizer,
+    which no controller removes any more (found on kube-apiserver): the next plan removes it,
+    as the original would for a HostPort whose claim is gone, and moves late to port 9520."""
+    objects = originals.installation("conflicts")
+    stale = originals.by_name(objects, api.KIND_HOSTPORT, "port-9520")
+    stale["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z"
+    plan = plan_of(*objects)
+    assert [c.unit for c in plan.conflicts] == ["claim games/leaving", "port 9510"]
+    text = lines(plan.steps)
+    release = "release  HostPort port-9520: remove the original's finalizer hostport.rmb938.com"
+    create = "create   HostPort port-9520: port 9520 of class sample, for claim games/late"
+    assert text.index(release) < next(i for i, t in enumerate(text) if t.startswith(create))
+
+
 def test_a_plan_after_the_first_phase_has_only_the_rest() -> None:
     """Planned again once the before phase is done (claims point at port-<n>, old HostPorts
     without the original's finalizer, pods labelled), the plan is the CRDs and what follows."""
