@@ -10,7 +10,8 @@ claim pointed at it and marked Bound, and the pods created with the ``hostPort``
 annotation the original's pod webhook gave them. Then ``hpa migrate --dry-run`` and ``hpa
 migrate`` run as a user runs them, hpa is installed and run as in hack/cluster (as its
 ServiceAccount, behind a stand-in for its Service), and the claims, pods and HostPorts are
-checked through kubectl only.
+checked through kubectl only. A second test adds the conflicts of conflicts.yaml: the run stops
+before the CRDs, and once they are resolved as its messages say, the next run finishes.
 """
 
 import contextlib
@@ -51,11 +52,12 @@ PORTLESS = ("never", "waiting")
 KINDS = "customresourcedefinitions,hostportclasses,hostportclaims,hostports,pods"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def plane(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Cluster]:
-    """A bare control plane of the module's own (no hpa), stopped at the module's end."""
+    """A bare control plane of the test's own (no hpa), stopped after it: each test starts
+    from the original's installation (one plane at a time, a few seconds to start)."""
     if request.config.getoption("--api-server") != backends.CONTROL_PLANE:
         pytest.skip(
             "needs a cluster without hpa, where the original's CRDs can be installed: the "
@@ -91,7 +93,7 @@ def _items(cluster: Cluster, verb: str, objects: list[Obj], *flags: str) -> list
 def _as_created(obj: Obj) -> Obj:
     """A fixture object as a client sends it: no uid, generation or status of its own."""
     sent = copy.deepcopy(obj)
-    for field in ("uid", "generation"):
+    for field in ("uid", "generation", "deletionTimestamp"):
         sent["metadata"].pop(field, None)
     sent.pop("status", None)
     return sent
@@ -105,14 +107,15 @@ class Original:
     pods: dict[str, Obj]
 
 
-def _install_original(cluster: Cluster) -> Original:
-    """The original's CRDs and the installation fixture, written as the original writes them."""
+def _install_original(cluster: Cluster, *extra: str) -> Original:
+    """The original's CRDs and the installation fixture (and ``extra`` fixture files), written
+    as the original writes them; a claim the fixture has being deleted is deleted last."""
     cluster.kubectl("apply", "--server-side", "-f", str(FIXTURES / "crds.yaml"))
     cluster.kubectl(
         "wait", "--for=condition=Established", "--timeout=60s", "-f", str(FIXTURES / "crds.yaml")
     )
     by_kind: dict[str, list[Obj]] = {}
-    for document in _fixture("installation"):
+    for document in [d for name in ("installation", *extra) for d in _fixture(name)]:
         by_kind.setdefault(document["kind"], []).append(document)
     _items(cluster, "create", [_as_created(d) for d in by_kind["Namespace"]])
     ensure_service_account(cluster, NAMESPACE)
@@ -139,6 +142,11 @@ def _install_original(cluster: Cluster) -> Original:
     _bind(cluster, created, {d["metadata"]["name"]: d for d in by_kind["HostPortClaim"]}, real)
     _items(cluster, "create", [_as_created(d) for d in by_kind["Pod"]])
     pods = {p: _running(cluster, p) for p in (d["metadata"]["name"] for d in by_kind["Pod"])}
+    for claim in by_kind["HostPortClaim"]:  # its finalizer holds it, as the original's did
+        if "deletionTimestamp" in claim["metadata"]:
+            cluster.kubectl(
+                "delete", "hpc", claim["metadata"]["name"], "-n", NAMESPACE, "--wait=false"
+            )
     return Original(
         claim_uids={c["metadata"]["name"]: c["metadata"]["uid"] for c in created}, pods=pods
     )
@@ -401,3 +409,50 @@ def test_migrate_moves_the_original_without_changing_a_port(
     assert all(HPA_FINALIZER in finalizers[("HostPortClaim", n)] for n in PORTS)
 
     _check_migrated(plane, original, tmp_path)
+
+
+def test_conflicts_stop_before_the_crds_and_a_second_run_finishes(plane: Cluster) -> None:
+    """With the conflicts of tests/fixtures/original/conflicts.yaml, the dry run and the run
+    name them; the run moves the rest but leaves their objects and the original's CRDs as
+    they are, so every port is still held; resolved as the messages say, a second run
+    finishes the migration with each remaining claim on its port."""
+    original = _install_original(plane, "conflicts")
+    before = _versions(plane)
+    dry = _migrate(plane, "--dry-run")
+    units = ["conflict claim games/leaving", "conflict port 9510", "conflict port 9520"]
+    assert [
+        line.split(":")[0] for line in dry.stdout.splitlines() if line.startswith("conflict")
+    ] == units
+    assert dry.returncode == 1 and _versions(plane) == before
+
+    stopped = _migrate(plane)
+    assert stopped.returncode == 1, stopped.stdout + stopped.stderr
+    assert "stopped before replacing the CRDs" in stopped.stdout
+    after = _versions(plane)
+    conflicting = ("duel-a", "duel-b", "late", "leaving")
+    left_alone = [
+        *(("HostPortClaim", NAMESPACE, n) for n in conflicting),
+        *(("HostPort", "", f"hpc-{original.claim_uids[n]}") for n in conflicting),
+        ("HostPort", "", "port-9520"),
+        ("Pod", NAMESPACE, "leaving"),
+    ]
+    assert {k: after[k] for k in left_alone} == {k: before[k] for k in left_alone}
+    # The original's CRDs are still served, and every port held (by status.port) as before.
+    served = {h["status"].get("port") for h in _hostports(plane).values()}
+    assert {*PORTS.values(), RESERVED, 9510, 9520, 9530} <= served
+
+    # What the conflicts say: delete the pods of a claim being deleted, keep one of two claims
+    # of a port, delete the port-<n> that names another claim.
+    plane.kubectl("delete", "pod", "leaving", "-n", NAMESPACE, "--timeout=60s")
+    plane.kubectl("delete", "hpc", "duel-b", "-n", NAMESPACE, "--wait=false")
+    plane.kubectl("delete", "hostport", "port-9520", "--wait=false")
+    done = _migrate(plane)
+    assert done.returncode == 0, done.stdout + done.stderr
+    claims = _claims(plane)
+    assert "leaving" not in claims and "duel-b" not in claims
+    moved = {**PORTS, "duel-a": 9510, "late": 9520}
+    assert {n: claims[n]["status"].get("port") for n in moved} == moved
+    assert {n: claims[n]["spec"]["hostPortName"] for n in moved} == {
+        n: f"port-{p}" for n, p in moved.items()
+    }
+    assert sorted(_hostports(plane)) == sorted(f"port-{p}" for p in [*moved.values(), RESERVED])
