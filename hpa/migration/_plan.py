@@ -40,6 +40,11 @@ _HIDDEN: Final = (
     "shows the original's status.port and refuses to change it; apply the original's CRDs "
     "again (stored objects keep every field) and run hpa migrate again"
 )
+_UNSERVED: Final = (
+    "it is Allocated, yet the API server shows no status.port, which the original writes with "
+    "every status: it still serves another schema (for a moment after a CRD changes); run hpa "
+    "migrate again"
+)
 _ORDER: Final = {"before": 0, "crds": 1, "after": 2}
 
 
@@ -136,7 +141,11 @@ def _old_hostport(state: _state.State, hostport: Obj) -> _Move | None:
         else:
             _release(state, hostport, "left over from an earlier run of hpa migrate", late=True)
         return None
-    port = orig.port_of(hostport) or 0
+    port = orig.port_of(hostport)
+    if port is None and orig.status(hostport).get("phase") == orig.PHASE_ALLOCATED:
+        state.conflict(f"HostPort {name}", _UNSERVED, *([_state.key(claim)] if claim else []))
+        return None
+    port = port or 0
     if claim is None:
         if ref is None and port:
             return _Move(hostport, None, port)
