@@ -11,7 +11,8 @@ annotation the original's pod webhook gave them. Then ``hpa migrate --dry-run`` 
 migrate`` run as a user runs them, hpa is installed and run as in hack/cluster (as its
 ServiceAccount, behind a stand-in for its Service), and the claims, pods and HostPorts are
 checked through kubectl only. A second test adds the conflicts of conflicts.yaml: the run stops
-before the CRDs, and once they are resolved as its messages say, the next run finishes.
+before the CRDs, and once they are resolved as its messages say, the next run finishes. A
+third applies hpa's CRDs first, and recovers as the run says, with the original's CRDs again.
 """
 
 import contextlib
@@ -456,3 +457,44 @@ def test_conflicts_stop_before_the_crds_and_a_second_run_finishes(plane: Cluster
         n: f"port-{p}" for n, p in moved.items()
     }
     assert sorted(_hostports(plane)) == sorted(f"port-{p}" for p in [*moved.values(), RESERVED])
+
+
+def test_hpa_crds_applied_first_are_undone_by_applying_the_original_ones_again(
+    plane: Cluster, tmp_path: pathlib.Path
+) -> None:
+    """hpa's CRDs applied over the original's before the migration: the original's HostPorts
+    can no longer be changed nor their ports read, and the run says to apply the original's
+    CRDs again; once that is done, the next run migrates every port where it was."""
+    original = _install_original(plane)
+    rendered = subprocess.run(
+        [sys.executable, "-m", "hpa", "manifests"], capture_output=True, text=True, check=True
+    ).stdout
+    crds = [
+        d for d in yaml.safe_load_all(rendered) if d and d["kind"] == "CustomResourceDefinition"
+    ]
+    hpa_crds = tmp_path / "hpa-crds.yaml"
+    hpa_crds.write_text(yaml.safe_dump_all(crds))
+    plane.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(hpa_crds))
+    plane.kubectl("wait", "--for=condition=Established", "-f", str(hpa_crds))
+    old = f"hpc-{original.claim_uids['echo-web']}"
+    refused = plane.kubectl(
+        "patch", "hostport", old, "--type=merge", "-p", '{"metadata":{"finalizers":null}}',
+        check=False,
+    )  # fmt: skip
+    assert refused.returncode != 0 and "metadata.name must be port-" in refused.stderr
+
+    blocked = _migrate(plane)
+    assert blocked.returncode == 1, blocked.stdout + blocked.stderr
+    conflicts = [line for line in blocked.stdout.splitlines() if line.startswith("conflict")]
+    assert conflicts and all("apply the original's CRDs again" in c for c in conflicts)
+
+    original_crds = str(FIXTURES / "crds.yaml")
+    plane.kubectl("apply", "--server-side", "--force-conflicts", "-f", original_crds)
+    plane.kubectl("wait", "--for=condition=Established", "-f", original_crds)
+    # Served again (the API server switches schemas a moment after the CRD changes).
+    eventually(lambda: plane.jsonpath("hostport", old, path="{.status.port}") == "9000")
+    done = _migrate(plane)
+    assert done.returncode == 0, done.stdout + done.stderr
+    claims = _claims(plane)
+    assert {n: claims[n]["status"].get("port") for n in PORTS} == PORTS
+    assert {n: c["metadata"]["uid"] for n, c in claims.items()} == original.claim_uids
