@@ -1,6 +1,6 @@
 """``hpa migrate`` on the real control plane: an installation of the Go original, moved to hpa.
 
-The control plane is one of this module's own (``hack/cluster --no-hpa``), as in test_helm: the
+The control plane is one of this module's own (tests/e2e/own_plane.py), as in test_helm: the
 session's others have hpa installed, and a migration starts where only the original is. The
 test installs the original's CRDs as they are (tests/fixtures/original/crds.yaml), and writes
 the objects of tests/fixtures/original/installation.yaml the way the original's webhooks and
@@ -20,20 +20,17 @@ import copy
 import dataclasses
 import functools
 import json
-import os
 import pathlib
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
 import yaml
 
-from tests import backends
 from tests.conftest import REPO_ROOT
-from tests.e2e import test_helm
+from tests.e2e import own_plane
 from tests.e2e.conftest import Cluster, ensure_service_account, eventually
 
 pytestmark = pytest.mark.e2e
@@ -59,20 +56,10 @@ def plane(
 ) -> Iterator[Cluster]:
     """A bare control plane of the test's own (no hpa), stopped after it: each test starts
     from the original's installation (one plane at a time, a few seconds to start)."""
-    if request.config.getoption("--api-server") != backends.CONTROL_PLANE:
-        pytest.skip(
-            "needs a cluster without hpa, where the original's CRDs can be installed: the "
-            "sandbox serves hpa's; run with --api-server=control-plane"
-        )
-    if os.environ.get("HPA_E2E_KUBECONFIG"):
-        pytest.skip("HPA_E2E_KUBECONFIG's cluster has hpa installed already, not the original")
     directory = tmp_path_factory.mktemp("migration-control-plane")
-    started, kubeconfig = backends.start_control_plane(directory, "--no-hpa")
-    kubectl = backends.control_plane_binaries() / "kubectl"
-    try:
-        yield Cluster(kubeconfig=kubeconfig, home=directory / "home", executable=str(kubectl))
-    finally:
-        started.stop()
+    why = "needs a cluster without hpa, where the original's CRDs can be installed"
+    with own_plane.bare_control_plane(request, directory, why=why) as cluster:
+        yield cluster
 
 
 def _fixture(name: str) -> list[Obj]:
@@ -234,8 +221,8 @@ def _hostports(cluster: Cluster) -> dict[str, Obj]:
 def _hpa_running(cluster: Cluster, state: pathlib.Path) -> Iterator[None]:
     """hpa installed as ``hpa manifests`` describes it, its Deployment's replicas run here as
     in hack/cluster (and test_helm): as its ServiceAccount, behind a stand-in for its Service."""
-    install = test_helm._localcluster()._hpa.install
-    with test_helm._service() as (portal, balancer):
+    install = own_plane.localcluster()._hpa.install
+    with own_plane.service() as (portal, balancer):
         deployment = portal.call(
             functools.partial(
                 install,
@@ -244,10 +231,8 @@ def _hpa_running(cluster: Cluster, state: pathlib.Path) -> Iterator[None]:
                 webhook_url=f"https://127.0.0.1:{balancer.port}",
             )
         )
-        kubeconfig = test_helm._service_account_kubeconfig(
-            SimpleNamespace(cluster=cluster), state / "hpa.kubeconfig"
-        )
-        with test_helm._replicas(portal, balancer, deployment, kubeconfig, state):
+        kubeconfig = own_plane.service_account_kubeconfig(cluster, state / "hpa.kubeconfig")
+        with own_plane.replicas(portal, balancer, deployment, kubeconfig, state):
             yield
 
 
