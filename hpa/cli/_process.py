@@ -15,7 +15,7 @@ import anyio
 import anyio.abc
 import structlog
 
-from hpa import controllers, kube, manifests, observability, webhook
+from hpa import api, controllers, kube, observability, webhook
 from hpa.cli import _operator
 
 logger = structlog.get_logger(__name__)
@@ -29,17 +29,17 @@ class ServingConfig:
     """Where and how the process serves admission reviews, metrics and probes."""
 
     host: str = "0.0.0.0"
-    webhook_port: int = webhook.DEFAULT_PORT
-    metrics_port: int = 8080
-    health_port: int = 8081
+    webhook_port: int = api.WEBHOOK_PORT
+    metrics_port: int = api.METRICS_PORT
+    health_port: int = api.HEALTH_PORT
     #: The Service in front of the webhook: its DNS names go into the serving certificate.
-    service: str = manifests.SERVICE
+    service: str = api.WEBHOOK_SERVICE
     #: Serve the certificate mounted here (cert-manager) instead of provisioning our own.
     cert_dir: pathlib.Path | None = None
     #: Extra names and addresses for the serving certificate (e.g. 127.0.0.1 for the sandbox).
     extra_dns_names: tuple[str, ...] = ()
     ip_addresses: tuple[str, ...] = ()
-    namespace_selector: webhook.LabelSelector = webhook.DEFAULT_NAMESPACE_SELECTOR
+    namespace_selector: api.LabelSelector = api.DEFAULT_NAMESPACE_SELECTOR
     allow_host_network: bool = False
 
 

@@ -66,7 +66,7 @@ class Manager:
         identity: str,
         namespace: str,
         leader_elect: bool = True,
-        lease_name: str = "hpa-leader",
+        lease_name: str = api.LEASE_NAME,
         workers: int = 4,
         lease_duration: float = 15.0,
         renew_deadline: float = 10.0,

@@ -89,11 +89,7 @@ LEASES: Final = Resource(
 )
 
 
-class _Wire(msgspec.Struct, frozen=True, kw_only=True, rename="camel", omit_defaults=True):
-    """Base of the built-in wire types."""
-
-
-class Pod(_Wire, frozen=True, kw_only=True):
+class Pod(api.Wire, frozen=True, kw_only=True):
     """A pod as hpa keeps it: its identity and the claims its annotations name.
 
     ``claims`` maps a container port name to a claim name in the pod's namespace
@@ -108,7 +104,7 @@ class Pod(_Wire, frozen=True, kw_only=True):
     claims: dict[str, str] = {}
 
 
-class _PodWire(_Wire, frozen=True, kw_only=True):
+class _PodWire(api.Wire, frozen=True, kw_only=True):
     metadata: api.ObjectMeta = api.ObjectMeta()
 
 
@@ -128,7 +124,7 @@ def pod_projection(raw: bytes) -> Pod:
     )
 
 
-class Namespace(_Wire, frozen=True, kw_only=True):
+class Namespace(api.Wire, frozen=True, kw_only=True):
     """A namespace; hpa reads its labels."""
 
     api_version: str = "v1"
@@ -136,13 +132,13 @@ class Namespace(_Wire, frozen=True, kw_only=True):
     metadata: api.ObjectMeta = api.ObjectMeta()
 
 
-class StatefulSetSpec(_Wire, frozen=True, kw_only=True):
+class StatefulSetSpec(api.Wire, frozen=True, kw_only=True):
     """The part of a StatefulSet's spec hpa reads."""
 
     replicas: int = 1
 
 
-class StatefulSet(_Wire, frozen=True, kw_only=True):
+class StatefulSet(api.Wire, frozen=True, kw_only=True):
     """A StatefulSet as hpa keeps it: identity, annotations (retention policy) and replicas."""
 
     api_version: str = "apps/v1"
@@ -151,20 +147,20 @@ class StatefulSet(_Wire, frozen=True, kw_only=True):
     spec: StatefulSetSpec = StatefulSetSpec()
 
 
-class ResourceQuotaSpec(_Wire, frozen=True, kw_only=True):
+class ResourceQuotaSpec(api.Wire, frozen=True, kw_only=True):
     """The part of a ResourceQuota's spec hpa reads: the limits, as quantity strings."""
 
     hard: dict[str, str] = {}
 
 
-class ResourceQuotaStatus(_Wire, frozen=True, kw_only=True):
+class ResourceQuotaStatus(api.Wire, frozen=True, kw_only=True):
     """What a ResourceQuota has observed."""
 
     hard: dict[str, str] = {}
     used: dict[str, str] = {}
 
 
-class ResourceQuota(_Wire, frozen=True, kw_only=True):
+class ResourceQuota(api.Wire, frozen=True, kw_only=True):
     """A namespace's ResourceQuota; hpa enforces and counts its per-class claim keys."""
 
     api_version: str = "v1"
@@ -190,7 +186,7 @@ def quantity_count(value: str) -> int | None:
     return int(text) if text.isascii() and text.isdigit() else None
 
 
-class LeaseSpec(_Wire, frozen=True, kw_only=True):
+class LeaseSpec(api.Wire, frozen=True, kw_only=True):
     """``coordination.k8s.io/v1`` LeaseSpec; times are MicroTime strings, kept as sent."""
 
     holder_identity: str = ""
@@ -200,7 +196,7 @@ class LeaseSpec(_Wire, frozen=True, kw_only=True):
     lease_transitions: int = 0
 
 
-class Lease(_Wire, frozen=True, kw_only=True):
+class Lease(api.Wire, frozen=True, kw_only=True):
     """A coordination Lease, the lock of leader election."""
 
     api_version: str = "coordination.k8s.io/v1"
@@ -214,7 +210,7 @@ def micro_time(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-class ObjectReference(_Wire, frozen=True, kw_only=True):
+class ObjectReference(api.Wire, frozen=True, kw_only=True):
     """``involvedObject`` of an Event."""
 
     api_version: str = ""
@@ -225,14 +221,14 @@ class ObjectReference(_Wire, frozen=True, kw_only=True):
     resource_version: str = ""
 
 
-class EventSource(_Wire, frozen=True, kw_only=True):
+class EventSource(api.Wire, frozen=True, kw_only=True):
     """``source`` of an Event."""
 
     component: str = ""
     host: str = ""
 
 
-class Event(_Wire, frozen=True, kw_only=True):
+class Event(api.Wire, frozen=True, kw_only=True):
     """A ``core/v1`` Event, as hpa writes it."""
 
     api_version: str = "v1"

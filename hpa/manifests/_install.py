@@ -15,23 +15,17 @@ from typing import Any, Final
 import msgspec
 import yaml
 
-from hpa import api, webhook
+from hpa import api
+from hpa.manifests import _webhook_configurations as webhook_configurations
 
-DEFAULT_NAMESPACE: Final = "hpa-system"
 DEFAULT_IMAGE: Final = "hpa:0.1.0"
 NAME: Final = "hpa"
-LEASE_NAME: Final = "hpa-leader"
-SERVICE: Final = "hpa-webhook"
-CERT_SECRET: Final = webhook.DEFAULT_SECRET_NAME
 #: The ClusterRoles aggregated into the built-in admin and edit roles, and into view.
 EDIT_ROLE: Final = f"{NAME}-edit"
 VIEW_ROLE: Final = f"{NAME}-view"
 #: The policy (and its binding) that refuses hostNetwork in managed namespaces.
 HOST_NETWORK_POLICY: Final = f"{api.GROUP}-host-network"
 
-WEBHOOK_PORT: Final = webhook.DEFAULT_PORT
-METRICS_PORT: Final = 8080
-HEALTH_PORT: Final = 8081
 #: The preStop delay: long enough for endpoint removal to reach the API servers.
 PRE_STOP_SECONDS: Final = 5
 
@@ -44,14 +38,14 @@ Document = dict[str, Any]
 class Options(msgspec.Struct, frozen=True, kw_only=True):
     """What a user may change when rendering the install."""
 
-    namespace: str = DEFAULT_NAMESPACE
+    namespace: str = api.DEFAULT_NAMESPACE
     image: str = DEFAULT_IMAGE
     replicas: int = 2
     #: Label a namespace must carry for hpa's pod webhooks to act on its pods.
     namespace_label: str = api.NAMESPACE_LABEL
     namespace_label_value: str = api.NAMESPACE_LABEL_VALUE
     #: The leader-election Lease: the Role grants this one, and the Deployment runs with it.
-    lease_name: str = LEASE_NAME
+    lease_name: str = api.LEASE_NAME
     #: Admit pods with hostNetwork in managed namespaces: the Deployment runs with
     #: ``--allow-host-network`` and the policy that refuses hostNetwork is left out.
     allow_host_network: bool = False
@@ -121,7 +115,7 @@ def _rbac(options: Options) -> list[Document]:
             ["admissionregistration.k8s.io"],
             ["mutatingwebhookconfigurations", "validatingwebhookconfigurations"],
             ["patch", "update"],
-            resourceNames=[webhook.MUTATING_NAME, webhook.VALIDATING_NAME],
+            resourceNames=[api.MUTATING_CONFIGURATION, api.VALIDATING_CONFIGURATION],
         ),
     ]
     namespace_rules = [
@@ -135,7 +129,7 @@ def _rbac(options: Options) -> list[Document]:
             resourceNames=[options.lease_name],
         ),
         _rule([""], ["secrets"], ["create"]),
-        _rule([""], ["secrets"], ["get", "update", "patch"], resourceNames=[CERT_SECRET]),
+        _rule([""], ["secrets"], ["get", "update", "patch"], resourceNames=[api.WEBHOOK_SECRET]),
     ]
     subject = [{"kind": "ServiceAccount", "name": NAME, "namespace": options.namespace}]
     rbac = "rbac.authorization.k8s.io/v1"
@@ -204,14 +198,14 @@ def _tenant_roles() -> list[Document]:
 
 def _service(options: Options) -> Document:
     return {
-        **_meta("v1", "Service", options, name=SERVICE),
+        **_meta("v1", "Service", options, name=api.WEBHOOK_SERVICE),
         "spec": {
             "selector": dict(_SELECTOR),
             "ports": [
                 {"name": "webhook", "port": 443, "targetPort": "webhook", "protocol": "TCP"},
                 {
                     "name": "metrics",
-                    "port": METRICS_PORT,
+                    "port": api.METRICS_PORT,
                     "targetPort": "metrics",
                     "protocol": "TCP",
                 },
@@ -241,9 +235,9 @@ def _container(options: Options) -> Document:
             {"name": "HPA_ALLOW_HOST_NETWORK", "value": str(options.allow_host_network).lower()},
         ],
         "ports": [
-            {"name": "webhook", "containerPort": WEBHOOK_PORT, "protocol": "TCP"},
-            {"name": "metrics", "containerPort": METRICS_PORT, "protocol": "TCP"},
-            {"name": "health", "containerPort": HEALTH_PORT, "protocol": "TCP"},
+            {"name": "webhook", "containerPort": api.WEBHOOK_PORT, "protocol": "TCP"},
+            {"name": "metrics", "containerPort": api.METRICS_PORT, "protocol": "TCP"},
+            {"name": "health", "containerPort": api.HEALTH_PORT, "protocol": "TCP"},
         ],
         "livenessProbe": {
             **probe,
@@ -316,12 +310,12 @@ def _pod_disruption_budget(options: Options) -> Document:
     }
 
 
-def _managed_namespaces(options: Options) -> webhook.LabelSelector:
+def _managed_namespaces(options: Options) -> api.LabelSelector:
     """Namespaces labelled for hpa, never hpa's own nor kube-system."""
-    return webhook.LabelSelector(
+    return api.LabelSelector(
         match_labels={options.namespace_label: options.namespace_label_value},
         match_expressions=(
-            webhook.Requirement(
+            api.Requirement(
                 key="kubernetes.io/metadata.name",
                 operator="NotIn",
                 values=(options.namespace, "kube-system"),
@@ -332,8 +326,8 @@ def _managed_namespaces(options: Options) -> webhook.LabelSelector:
 
 def _webhook_configurations(options: Options) -> list[Document]:
     """The webhook's own configurations; hpa writes their caBundle when it starts."""
-    configurations = webhook.webhook_configurations(
-        service=SERVICE,
+    configurations = webhook_configurations.webhook_configurations(
+        service=api.WEBHOOK_SERVICE,
         namespace=options.namespace,
         url=options.webhook_url,
         namespace_selector=_managed_namespaces(options),

@@ -9,18 +9,9 @@ Its certificate comes from :class:`CertProvisioner` (own CA, shared Secret, rota
 :class:`CertDirectory` (files from cert-manager), loaded into :class:`ServingTLS` live.
 """
 
-from hpa.webhook._admission import (
-    DEFAULT_PORT,
-    PATH_MUTATE_PODS,
-    PATH_VALIDATE_PODS,
-    PATH_VALIDATE_RESOURCES,
-    AdmissionServer,
-    handlers,
-    review_with,
-)
+from hpa.webhook._admission import AdmissionServer, handlers, review_with
 from hpa.webhook._certfiles import CertDirectory
 from hpa.webhook._certificates import KeyPair, new_ca, new_serving
-from hpa.webhook._configurations import MUTATING_NAME, VALIDATING_NAME, webhook_configurations
 from hpa.webhook._connections import Limits
 from hpa.webhook._decoding import MAX_BODY_BYTES, decode_review
 from hpa.webhook._errors import BadObject, MalformedReview, WebhookError
@@ -59,25 +50,16 @@ from hpa.webhook._responses import (
     patched,
 )
 from hpa.webhook._reviews import AdmissionRequest, AdmissionResponse
-from hpa.webhook._secretstore import DEFAULT_SECRET_NAME, SecretCertStore
-from hpa.webhook._selectors import DEFAULT_NAMESPACE_SELECTOR, LabelSelector, Requirement
+from hpa.webhook._secretstore import SecretCertStore
 from hpa.webhook._tls import ServingTLS
 
 __all__ = [
     "CA_BUNDLE",
     "CA_KEY",
-    "DEFAULT_NAMESPACE_SELECTOR",
-    "DEFAULT_PORT",
-    "DEFAULT_SECRET_NAME",
     "MAX_BODY_BYTES",
     "MAX_MESSAGE_LENGTH",
-    "MUTATING_NAME",
-    "PATH_MUTATE_PODS",
-    "PATH_VALIDATE_PODS",
-    "PATH_VALIDATE_RESOURCES",
     "TLS_CERT",
     "TLS_KEY",
-    "VALIDATING_NAME",
     "AdmissionRequest",
     "AdmissionResponse",
     "AdmissionServer",
@@ -93,7 +75,6 @@ __all__ = [
     "Handler",
     "HealthServer",
     "KeyPair",
-    "LabelSelector",
     "Limits",
     "MalformedReview",
     "MetricsServer",
@@ -102,7 +83,6 @@ __all__ = [
     "PodValidator",
     "Problem",
     "QuotaReader",
-    "Requirement",
     "ResourceValidator",
     "SecretCertStore",
     "ServingNames",
@@ -121,5 +101,4 @@ __all__ = [
     "new_serving",
     "patched",
     "review_with",
-    "webhook_configurations",
 ]

@@ -32,17 +32,9 @@ from hpa.webhook import _readers as readers
 from hpa.webhook import _resources as resources
 from hpa.webhook import _responses as responses
 from hpa.webhook import _reviews as reviews
-from hpa.webhook import _selectors as selectors
 from hpa.webhook import _serving as serving
 
 log = structlog.get_logger(__name__)
-
-DEFAULT_PORT: Final = 9443
-
-#: The conventional paths of hpa's webhooks, as the webhook configurations name them.
-PATH_MUTATE_PODS: Final = "/mutate-pods"
-PATH_VALIDATE_PODS: Final = "/validate-pods"
-PATH_VALIDATE_RESOURCES: Final = "/validate-hostport-rmb938-com"
 
 # Metric labels take these values only (anything else counts as "other"), so that requests
 # with made-up resources cannot grow the number of time series without bound.
@@ -71,12 +63,12 @@ class AdmissionServer:
         handlers: Mapping[str, handling.Handler],
         ssl_context: ssl.SSLContext | None,
         host: str = "0.0.0.0",
-        port: int = DEFAULT_PORT,
+        port: int = api.WEBHOOK_PORT,
         shutdown_timeout: float = 30.0,
         limits: connections.Limits = connections.DEFAULT_LIMITS,
     ) -> None:
         """Args:
-        handlers: URL path → handler, e.g. ``{PATH_MUTATE_PODS: PodMutator(...)}``.
+        handlers: URL path → handler, e.g. ``{api.PATH_MUTATE_PODS: PodMutator(...)}``.
         ssl_context: the server's TLS context (None serves plain HTTP, for tests only: the
             API server calls webhooks over HTTPS only).
         host: the address to bind.
@@ -223,24 +215,24 @@ def handlers(
     classes: readers.ClassReader,
     quotas: readers.QuotaReader | None = None,
     provisioner: readers.ClaimProvisioner | None = None,
-    namespace_selector: selectors.LabelSelector = selectors.DEFAULT_NAMESPACE_SELECTOR,
+    namespace_selector: api.LabelSelector = api.DEFAULT_NAMESPACE_SELECTOR,
     allow_host_network: bool = False,
 ) -> dict[str, handling.Handler]:
     """hpa's three handlers at their conventional paths, ready for :class:`AdmissionServer`."""
     return {
-        PATH_MUTATE_PODS: podmutation.PodMutator(
+        api.PATH_MUTATE_PODS: podmutation.PodMutator(
             claims=claims,
             namespaces=namespaces,
             namespace_selector=namespace_selector,
             provisioner=provisioner,
         ),
-        PATH_VALIDATE_PODS: podvalidation.PodValidator(
+        api.PATH_VALIDATE_PODS: podvalidation.PodValidator(
             claims=claims,
             namespaces=namespaces,
             namespace_selector=namespace_selector,
             allow_host_network=allow_host_network,
         ),
-        PATH_VALIDATE_RESOURCES: resources.ResourceValidator(
+        api.PATH_VALIDATE_RESOURCES: resources.ResourceValidator(
             classes=classes, quotas=quotas, claims=claims
         ),
     }

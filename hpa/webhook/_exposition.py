@@ -1,21 +1,17 @@
 """The metrics server: ``/metrics`` on :8080, the Prometheus exposition of hpa's registry."""
 
-from typing import Final
-
 import anyio
 import anyio.abc
 from aiohttp import web
 
-from hpa import observability
+from hpa import api, observability
 from hpa.webhook import _serving as serving
-
-DEFAULT_PORT: Final = 8080
 
 
 class MetricsServer:
     """Serves ``/metrics``."""
 
-    def __init__(self, *, host: str = "0.0.0.0", port: int = DEFAULT_PORT) -> None:
+    def __init__(self, *, host: str = "0.0.0.0", port: int = api.METRICS_PORT) -> None:
         """Args:
         host: the address to bind.
         port: the port to bind; 0 picks a free one.

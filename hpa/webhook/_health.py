@@ -9,18 +9,16 @@ replica waits for.
 """
 
 from collections.abc import Callable, Mapping
-from typing import Final
 
 import anyio
 import anyio.abc
 import structlog
 from aiohttp import web
 
+from hpa import api
 from hpa.webhook import _serving as serving
 
 log = structlog.get_logger(__name__)
-
-DEFAULT_PORT: Final = 8081
 
 #: The current state of every named readiness check, e.g. ``observability.Readiness().checks``.
 #: It must not block: it reads state, it does not fetch it.
@@ -36,7 +34,7 @@ class HealthServer:
         checks: Checks,
         live_checks: Checks = dict,
         host: str = "0.0.0.0",
-        port: int = DEFAULT_PORT,
+        port: int = api.HEALTH_PORT,
     ) -> None:
         """Args:
         checks: the named readiness checks; ``/readyz`` answers 200 once there is at least

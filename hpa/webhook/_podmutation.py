@@ -21,12 +21,12 @@ from hpa import api
 from hpa.webhook import _claims
 from hpa.webhook import _errors as errors
 from hpa.webhook import _handling as handling
+from hpa.webhook import _namespaces as namespaces
 from hpa.webhook import _patching as patching
 from hpa.webhook import _pods as pods
 from hpa.webhook import _readers as readers
 from hpa.webhook import _responses as responses
 from hpa.webhook import _reviews as reviews
-from hpa.webhook import _selectors as selectors
 
 log = structlog.get_logger(__name__)
 
@@ -43,7 +43,7 @@ class PodMutator:
         *,
         claims: readers.ClaimReader,
         namespaces: readers.NamespaceReader,
-        namespace_selector: selectors.LabelSelector = selectors.DEFAULT_NAMESPACE_SELECTOR,
+        namespace_selector: api.LabelSelector = api.DEFAULT_NAMESPACE_SELECTOR,
         live_read_timeout: float = _claims.LIVE_READ_TIMEOUT,
         provisioner: readers.ClaimProvisioner | None = None,
         provision_timeout: float = PROVISION_TIMEOUT,
@@ -70,7 +70,7 @@ class PodMutator:
         }
         if not wanted and not templates:
             return responses.allowed()
-        if not selectors.is_managed(self._namespaces, self._selector, request.namespace):
+        if not namespaces.is_managed(self._namespaces, self._selector, request.namespace):
             return responses.allowed()
         pod_name = pod.metadata.name or request.name
         own = {port: f"{pod_name}-{port}" for port in templates} if pod_name else {}

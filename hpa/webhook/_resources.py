@@ -14,8 +14,6 @@ than as a decoding error.
 from collections.abc import Iterable
 from typing import Final, TypeVar
 
-import msgspec
-
 from hpa import api
 from hpa.webhook import _errors as errors
 from hpa.webhook import _handling as handling
@@ -28,15 +26,11 @@ from hpa.webhook import _reviews as reviews
 MAX_WARNINGS: Final = 10
 
 
-class _Wire(msgspec.Struct, frozen=True, kw_only=True, rename="camel", omit_defaults=True):
-    """Base of the loose projections."""
-
-
-class _Meta(_Wire, frozen=True, kw_only=True):
+class _Meta(api.Wire, frozen=True, kw_only=True):
     name: str = ""
 
 
-class _Pool(_Wire, frozen=True, kw_only=True):
+class _Pool(api.Wire, frozen=True, kw_only=True):
     start: int = 0
     end: int = 0
 
@@ -44,39 +38,39 @@ class _Pool(_Wire, frozen=True, kw_only=True):
         return f"{self.start}-{self.end}"
 
 
-class _ClassSpec(_Wire, frozen=True, kw_only=True):
+class _ClassSpec(api.Wire, frozen=True, kw_only=True):
     pools: tuple[_Pool, ...] = ()
 
 
-class _Class(_Wire, frozen=True, kw_only=True):
+class _Class(api.Wire, frozen=True, kw_only=True):
     metadata: _Meta = _Meta()
     spec: _ClassSpec = _ClassSpec()
 
 
-class _ClaimSpec(_Wire, frozen=True, kw_only=True):
+class _ClaimSpec(api.Wire, frozen=True, kw_only=True):
     host_port_class_name: str = ""
     host_port_name: str = ""
     port: int | None = None
 
 
-class _Claim(_Wire, frozen=True, kw_only=True):
+class _Claim(api.Wire, frozen=True, kw_only=True):
     metadata: _Meta = _Meta()
     spec: _ClaimSpec = _ClaimSpec()
 
 
-class _ClaimRef(_Wire, frozen=True, kw_only=True):
+class _ClaimRef(api.Wire, frozen=True, kw_only=True):
     namespace: str = ""
     name: str = ""
     uid: str = ""
 
 
-class _HostPortSpec(_Wire, frozen=True, kw_only=True):
+class _HostPortSpec(api.Wire, frozen=True, kw_only=True):
     host_port_class_name: str = ""
     port: int = 0
     claim_ref: _ClaimRef | None = None
 
 
-class _HostPort(_Wire, frozen=True, kw_only=True):
+class _HostPort(api.Wire, frozen=True, kw_only=True):
     metadata: _Meta = _Meta()
     spec: _HostPortSpec = _HostPortSpec()
 

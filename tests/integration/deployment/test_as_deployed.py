@@ -34,7 +34,7 @@ import anyio.abc
 import pytest
 
 import hpa
-from hpa import api, manifests, webhook
+from hpa import api, manifests
 from hpa import sandbox as sandbox_module
 from hpa.cli import _sandbox
 from tests.integration.deployment import _deployment
@@ -215,8 +215,8 @@ async def _ready(health_port: int, process: Process) -> bool:
 
 def _ca_injected(sandbox: sandbox_module.Sandbox) -> bool:
     kinds = {
-        webhook.MUTATING_NAME: "MutatingWebhookConfiguration",
-        webhook.VALIDATING_NAME: "ValidatingWebhookConfiguration",
+        api.MUTATING_CONFIGURATION: "MutatingWebhookConfiguration",
+        api.VALIDATING_CONFIGURATION: "ValidatingWebhookConfiguration",
     }
     for name, kind in kinds.items():
         found = sandbox.get("admissionregistration.k8s.io/v1", kind, name)

@@ -5,7 +5,7 @@ import pathlib
 import anyio
 import structlog.testing
 
-from hpa import manifests
+from hpa import api
 from hpa import sandbox as sandbox_module
 from hpa.cli import _process, _sandbox
 from tests.polling import eventually
@@ -16,7 +16,7 @@ async def test_readiness_drops_before_the_operator_and_the_servers_stop(
 ) -> None:
     """The stop event makes /readyz fail first (check not-stopping), then the operator and the
     servers stop, in that order."""
-    namespace = {"metadata": {"name": manifests.DEFAULT_NAMESPACE}}
+    namespace = {"metadata": {"name": api.DEFAULT_NAMESPACE}}
     await sandbox.create({"apiVersion": "v1", "kind": "Namespace", **namespace})
     stop = anyio.Event()
     with structlog.testing.capture_logs() as logs, anyio.fail_after(60):

@@ -14,7 +14,7 @@ from typing import Any
 import msgspec
 import pytest
 
-from hpa import api, sandbox, webhook
+from hpa import api, manifests, sandbox, webhook
 from hpa.webhook import _serving as serving
 from tests.sandbox_fixtures import Kubectl
 
@@ -95,7 +95,7 @@ async def admission(sandbox: sandbox.Sandbox) -> AsyncIterator[None]:
     sandbox.service_map[SERVICE] = f"127.0.0.1:{port}"
     assert store.stored is not None
     bundle = store.stored.data[webhook.CA_BUNDLE]
-    for configuration in webhook.webhook_configurations(
+    for configuration in manifests.webhook_configurations(
         service=SERVICE[1], namespace=SERVICE[0], port=SERVICE[2], ca_bundle=bundle
     ):
         await sandbox.create(configuration)

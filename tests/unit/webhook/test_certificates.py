@@ -10,7 +10,7 @@ import anyio.streams.tls
 import pytest
 from cryptography import x509
 
-from hpa import webhook
+from hpa import api, webhook
 from tests.unit.webhook import support
 
 START = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
@@ -170,9 +170,7 @@ async def test_serving_certificate_rotates_and_running_server_picks_it_up(
     )
     first = await p.ensure()
     server = webhook.AdmissionServer(
-        handlers={
-            webhook.PATH_VALIDATE_PODS: webhook.PodValidator(claims=cluster, namespaces=cluster)
-        },
+        handlers={api.PATH_VALIDATE_PODS: webhook.PodValidator(claims=cluster, namespaces=cluster)},
         ssl_context=tls.context,
         host="127.0.0.1",
         port=0,

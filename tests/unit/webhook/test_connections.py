@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import anyio
 import pytest
 
-from hpa import webhook
+from hpa import api, webhook
 from tests.unit.webhook import support
 
 LIMITS = webhook.Limits(
@@ -36,7 +36,7 @@ def request(body: bytes, *, length: int | None = None) -> bytes:
     """A POST of ``body`` to the pod validation webhook, claiming ``length`` bytes of body."""
     length = len(body) if length is None else length
     head = (
-        f"POST {webhook.PATH_VALIDATE_PODS} HTTP/1.1\r\nHost: hpa-webhook.hpa.svc\r\n"
+        f"POST {api.PATH_VALIDATE_PODS} HTTP/1.1\r\nHost: hpa-webhook.hpa.svc\r\n"
         f"Content-Type: application/json\r\nContent-Length: {length}\r\n\r\n"
     )
     return head.encode() + body

@@ -5,7 +5,7 @@ import datetime as dt
 
 from cryptography import x509
 
-from hpa import kube, webhook
+from hpa import api, kube, manifests, webhook
 from tests import kubefake
 
 NAMES = webhook.ServingNames(service="hpa-webhook", namespace="hpa")
@@ -17,7 +17,7 @@ def provisioner(fake: kubefake.FakeApi) -> webhook.CertProvisioner:
 
 
 def install_configurations(fake: kubefake.FakeApi) -> None:
-    mutating, validating = webhook.webhook_configurations()
+    mutating, validating = manifests.webhook_configurations()
     fake.put("mutatingwebhookconfigurations", mutating)
     fake.put("validatingwebhookconfigurations", validating)
 
@@ -27,14 +27,14 @@ async def test_certificates_stored_in_a_tls_secret_and_ca_injected() -> None:
     fake = kubefake.FakeApi()
     install_configurations(fake)
     pair = await provisioner(fake).ensure()
-    secret = fake.get("secrets", webhook.DEFAULT_SECRET_NAME, "hpa")
+    secret = fake.get("secrets", api.WEBHOOK_SECRET, "hpa")
     assert secret is not None
     assert secret["type"] == "kubernetes.io/tls"
     assert base64.b64decode(secret["data"]["tls.crt"]) == pair.cert_pem
     bundle = base64.b64decode(secret["data"]["ca.crt"])
     for plural, name in (
-        ("mutatingwebhookconfigurations", webhook.MUTATING_NAME),
-        ("validatingwebhookconfigurations", webhook.VALIDATING_NAME),
+        ("mutatingwebhookconfigurations", api.MUTATING_CONFIGURATION),
+        ("validatingwebhookconfigurations", api.VALIDATING_CONFIGURATION),
     ):
         configuration = fake.get(plural, name)
         assert configuration is not None
@@ -56,7 +56,7 @@ async def test_lost_create_race_reads_the_winner() -> None:
     """AlreadyExists on create (another replica won) makes the store answer None."""
     fake = kubefake.FakeApi()
     store = webhook.SecretCertStore(client=kube.Client(fake), namespace="hpa")
-    fake.put("secrets", {"metadata": {"name": webhook.DEFAULT_SECRET_NAME, "namespace": "hpa"}})
+    fake.put("secrets", {"metadata": {"name": api.WEBHOOK_SECRET, "namespace": "hpa"}})
     assert await store.save({"tls.crt": b"x"}, resource_version=None) is None
 
 
