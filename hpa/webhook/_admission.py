@@ -20,8 +20,7 @@ import anyio.abc
 import structlog
 from aiohttp import web
 
-from hpa import api
-from hpa.webhook import _connections as connections
+from hpa import api, serving
 from hpa.webhook import _decoding as decoding
 from hpa.webhook import _errors as errors
 from hpa.webhook import _handling as handling
@@ -32,7 +31,6 @@ from hpa.webhook import _readers as readers
 from hpa.webhook import _resources as resources
 from hpa.webhook import _responses as responses
 from hpa.webhook import _reviews as reviews
-from hpa.webhook import _serving as serving
 
 log = structlog.get_logger(__name__)
 
@@ -65,7 +63,7 @@ class AdmissionServer:
         host: str = "0.0.0.0",
         port: int = api.WEBHOOK_PORT,
         shutdown_timeout: float = 30.0,
-        limits: connections.Limits = connections.DEFAULT_LIMITS,
+        limits: serving.Limits = serving.DEFAULT_LIMITS,
     ) -> None:
         """Args:
         handlers: URL path → handler, e.g. ``{api.PATH_MUTATE_PODS: PodMutator(...)}``.

@@ -11,7 +11,7 @@ import structlog
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from hpa import api, observability, webhook
+from hpa import api, observability, serving, webhook
 from tests.unit.webhook import support
 
 ClientFactory = Callable[[web.Application], Awaitable[TestClient[web.Request, web.Application]]]
@@ -266,7 +266,7 @@ async def test_health_server_reports_failing_checks(
     aiohttp_client: ClientFactory, checks: dict[str, bool], status: int, text: str
 ) -> None:
     """/readyz names failing checks with 503 until all pass; /healthz does not follow them."""
-    health = webhook.HealthServer(checks=lambda: checks, port=0)
+    health = serving.HealthServer(checks=lambda: checks, port=0)
     client = await aiohttp_client(health.app())
     assert (await client.get("/healthz")).status == 200
     answer = await client.get("/readyz")
@@ -278,7 +278,7 @@ async def test_health_server_reports_failing_liveness_checks(
 ) -> None:
     """/healthz answers 503 naming each failing liveness check, 200 while none fails."""
     live = {"watches-working": False}
-    health = webhook.HealthServer(checks=dict, live_checks=lambda: live, port=0)
+    health = serving.HealthServer(checks=dict, live_checks=lambda: live, port=0)
     client = await aiohttp_client(health.app())
     answer = await client.get("/healthz")
     assert (answer.status, await answer.text()) == (503, "not live: watches-working\n")
@@ -293,7 +293,7 @@ async def test_metrics_server_exposes_admission_metrics(
 ) -> None:
     """/metrics serves the Prometheus exposition including the admission metrics."""
     await client.post(api.PATH_VALIDATE_PODS, json=support.review_body(pod))
-    metrics = await aiohttp_client(webhook.MetricsServer(port=0).app())
+    metrics = await aiohttp_client(serving.MetricsServer(port=0).app())
     answer = await metrics.get("/metrics")
     assert answer.status == 200
     text = await answer.text()

@@ -16,7 +16,7 @@ import structlog
 from aiohttp import web
 
 from hpa import api
-from hpa.webhook import _serving as serving
+from hpa.serving import _runner as runner
 
 log = structlog.get_logger(__name__)
 
@@ -82,7 +82,7 @@ class HealthServer:
         self, *, task_status: anyio.abc.TaskStatus[int] = anyio.TASK_STATUS_IGNORED
     ) -> None:
         """Serve until cancelled; reports the bound port."""
-        await serving.serve(
+        await runner.serve(
             self.app(),
             name="health",
             host=self._host,

@@ -5,15 +5,15 @@ import datetime as dt
 
 from cryptography import x509
 
-from hpa import api, kube, manifests, webhook
+from hpa import api, certs, kube, manifests
 from tests import kubefake
 
-NAMES = webhook.ServingNames(service="hpa-webhook", namespace="hpa")
+NAMES = certs.ServingNames(service="hpa-webhook", namespace="hpa")
 
 
-def provisioner(fake: kubefake.FakeApi) -> webhook.CertProvisioner:
-    store = webhook.SecretCertStore(client=kube.Client(fake), namespace="hpa")
-    return webhook.CertProvisioner(store=store, names=NAMES, tls=webhook.ServingTLS())
+def provisioner(fake: kubefake.FakeApi) -> certs.CertProvisioner:
+    store = certs.SecretCertStore(client=kube.Client(fake), namespace="hpa")
+    return certs.CertProvisioner(store=store, names=NAMES, tls=certs.ServingTLS())
 
 
 def install_configurations(fake: kubefake.FakeApi) -> None:
@@ -55,7 +55,7 @@ async def test_second_replica_serves_the_stored_certificate() -> None:
 async def test_lost_create_race_reads_the_winner() -> None:
     """AlreadyExists on create (another replica won) makes the store answer None."""
     fake = kubefake.FakeApi()
-    store = webhook.SecretCertStore(client=kube.Client(fake), namespace="hpa")
+    store = certs.SecretCertStore(client=kube.Client(fake), namespace="hpa")
     fake.put("secrets", {"metadata": {"name": api.WEBHOOK_SECRET, "namespace": "hpa"}})
     assert await store.save({"tls.crt": b"x"}, resource_version=None) is None
 
@@ -63,7 +63,7 @@ async def test_lost_create_race_reads_the_winner() -> None:
 async def test_stale_replace_is_refused() -> None:
     """A replace at an old resourceVersion (Conflict) makes the store answer None."""
     fake = kubefake.FakeApi()
-    store = webhook.SecretCertStore(client=kube.Client(fake), namespace="hpa")
+    store = certs.SecretCertStore(client=kube.Client(fake), namespace="hpa")
     saved = await store.save({"tls.crt": b"x"}, resource_version=None)
     assert saved is not None
     assert await store.save({"tls.crt": b"y"}, resource_version=saved.resource_version)

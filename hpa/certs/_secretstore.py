@@ -20,7 +20,7 @@ import msgspec
 import structlog
 
 from hpa import api, kube
-from hpa.webhook import _provisioning as provisioning
+from hpa.certs import _provisioning as provisioning
 
 log = structlog.get_logger(__name__)
 

@@ -5,7 +5,7 @@ import anyio.abc
 from aiohttp import web
 
 from hpa import api, observability
-from hpa.webhook import _serving as serving
+from hpa.serving import _runner as runner
 
 
 class MetricsServer:
@@ -29,7 +29,7 @@ class MetricsServer:
         self, *, task_status: anyio.abc.TaskStatus[int] = anyio.TASK_STATUS_IGNORED
     ) -> None:
         """Serve until cancelled; reports the bound port."""
-        await serving.serve(
+        await runner.serve(
             self.app(),
             name="metrics",
             host=self._host,
