@@ -21,16 +21,17 @@ import structlog
 from aiohttp import web
 
 from hpa import api, serving
+from hpa.webhook import _admission_metrics as metrics
 from hpa.webhook import _decoding as decoding
-from hpa.webhook import _errors as errors
 from hpa.webhook import _handling as handling
-from hpa.webhook import _metrics as metrics
 from hpa.webhook import _podmutation as podmutation
 from hpa.webhook import _podvalidation as podvalidation
 from hpa.webhook import _readers as readers
-from hpa.webhook import _resources as resources
+from hpa.webhook import _resource_validation as resource_validation
 from hpa.webhook import _responses as responses
+from hpa.webhook import _review_errors as errors
 from hpa.webhook import _reviews as reviews
+from hpa.webhook import _writers as writers
 
 log = structlog.get_logger(__name__)
 
@@ -212,7 +213,7 @@ def handlers(
     namespaces: readers.NamespaceReader,
     classes: readers.ClassReader,
     quotas: readers.QuotaReader | None = None,
-    provisioner: readers.ClaimProvisioner | None = None,
+    provisioner: writers.ClaimProvisioner | None = None,
     namespace_selector: api.LabelSelector = api.DEFAULT_NAMESPACE_SELECTOR,
     allow_host_network: bool = False,
 ) -> dict[str, handling.Handler]:
@@ -230,7 +231,7 @@ def handlers(
             namespace_selector=namespace_selector,
             allow_host_network=allow_host_network,
         ),
-        api.PATH_VALIDATE_RESOURCES: resources.ResourceValidator(
+        api.PATH_VALIDATE_RESOURCES: resource_validation.ResourceValidator(
             classes=classes, quotas=quotas, claims=claims
         ),
     }

@@ -4,7 +4,7 @@ The CRDs' schemas and CEL rules already hold most invariants in the API server (
 while the webhook is down); this webhook repeats them with messages that name the field and the
 fix, and adds what CEL cannot see: a class's pools against other classes (allowed, answered
 with a warning naming the other class), a claim's class existing and its static port lying in
-the class's pools (warnings too), and the per-class claim quota on claim CREATE (``_quotas``).
+the class's pools (warnings too), and the per-class claim quota on claim CREATE (``_class_quota``).
 
 Objects are decoded into loose projections (every field optional, no bounds), not the
 ``hpa.api`` types, so that an out-of-range value is reported by these checks in words rather
@@ -15,11 +15,11 @@ from collections.abc import Iterable
 from typing import Final, TypeVar
 
 from hpa import api
-from hpa.webhook import _errors as errors
+from hpa.webhook import _class_quota as class_quota
 from hpa.webhook import _handling as handling
-from hpa.webhook import _quotas as quotas_module
 from hpa.webhook import _readers as readers
 from hpa.webhook import _responses as responses
+from hpa.webhook import _review_errors as errors
 from hpa.webhook import _reviews as reviews
 
 #: The API server keeps warnings short; more than this many overlaps are summarised.
@@ -100,7 +100,7 @@ class ResourceValidator:
         self._quotas = (
             None
             if quotas is None or claims is None
-            else quotas_module.ClassQuota(quotas, claims=claims)
+            else class_quota.ClassQuota(quotas, claims=claims)
         )
 
     async def __call__(self, request: reviews.AdmissionRequest, /) -> reviews.AdmissionResponse:
