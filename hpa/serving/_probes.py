@@ -1,7 +1,7 @@
 """The health server: ``/healthz`` (liveness) and ``/readyz`` (readiness) on :8081.
 
 Liveness answers 200 while the event loop serves requests at all and every liveness check
-passes (hpa's: its informers have not failed for too long, ``controllers._health``); 503 names
+passes (hpa's: its informers have not failed for too long, ``controllers._watch_health``); 503 names
 the failing ones. Readiness reads the current state of named checks (e.g. "caches synced",
 "certificate loaded"; ``observability.Readiness`` holds them) and answers 503 naming each
 failing one until there is at least one and all pass, so ``kubectl describe pod`` shows what a
