@@ -36,7 +36,7 @@ import pytest
 import hpa
 from hpa import api, manifests
 from hpa import sandbox as sandbox_module
-from hpa.cli import _sandbox
+from hpa.cli import _sandbox_command
 from tests.integration.deployment import _deployment
 from tests.operator_fixtures import claim, sample_class
 from tests.polling import eventually
@@ -279,7 +279,7 @@ async def test_hpa_runs_as_the_deployment_runs_it(
     documents = manifests.install_documents()
     spec = _deployment.container(documents)
     await _skip_unless_jail_possible(tmp_path)
-    await _sandbox._install(sandbox)
+    await _sandbox_command._install(sandbox)
     webhook_port, metrics_port, health_port = _free_ports(3)
     sandbox.service_map[_deployment.webhook_service(documents)] = f"127.0.0.1:{webhook_port}"
     args = [

@@ -7,7 +7,7 @@ import structlog.testing
 
 from hpa import api
 from hpa import sandbox as sandbox_module
-from hpa.cli import _process, _sandbox
+from hpa.cli import _process, _sandbox_command
 from tests.polling import eventually
 
 
@@ -22,7 +22,7 @@ async def test_readiness_drops_before_the_operator_and_the_servers_stop(
     with structlog.testing.capture_logs() as logs, anyio.fail_after(60):
         async with anyio.create_task_group() as group:
             running: _process.Running = await group.start(
-                _sandbox._operate, kubeconfig, _sandbox._local_serving(), stop
+                _sandbox_command._operate, kubeconfig, _sandbox_command._local_serving(), stop
             )
             readiness = running.manager.readiness
             await eventually(readiness.ready)
