@@ -3,7 +3,7 @@
 Responses are decoded with msgspec straight into the wire Structs of ``hpa.api`` (or a
 caller's type), never into kr8s objects: kr8s wraps every object in a Box, which costs ~3 ms an
 object and would dominate a list of thousands. Every call carries an explicit timeout; every
-failure is a typed :mod:`~hpa.kube._errors` error.
+failure is a typed :mod:`~hpa.kube._exceptions` error.
 
 Writes are patches: a merge patch (with ``metadata.resourceVersion`` when the write must not
 race) or a JSON patch (with a ``test`` op). A decoded Struct is never sent back whole, since it
