@@ -8,6 +8,7 @@ finalizer or HostPort name lives here, once; so do the names and ports of hpa's 
 
 from hpa.api._crds import CATEGORY, custom_resource_definitions
 from hpa.api._install_names import (
+    APP_NAME,
     DEFAULT_NAMESPACE,
     HEALTH_PORT,
     LEASE_NAME,
@@ -100,6 +101,7 @@ from hpa.api._wire import Wire
 
 __all__ = [
     "API_VERSION",
+    "APP_NAME",
     "AWAITING_POD_ANNOTATION",
     "CATEGORY",
     "CLAIM_ANNOTATION_PREFIX",

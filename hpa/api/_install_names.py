@@ -8,6 +8,9 @@ They live here, below both, so that neither imports the other for a name.
 
 from typing import Final
 
+#: hpa's Deployment, ServiceAccount and roles, and the ``app.kubernetes.io/name`` label of what
+#: it installs and creates.
+APP_NAME: Final = "hpa"
 #: hpa's own namespace, unless the install or ``--namespace`` says otherwise.
 DEFAULT_NAMESPACE: Final = "hpa-system"
 #: The leader-election Lease (the Role grants only this one).

@@ -113,7 +113,7 @@ class SecretCertStore:
                     "metadata": {
                         "name": self._name,
                         "namespace": self._namespace,
-                        "labels": {"app.kubernetes.io/name": "hpa"},
+                        "labels": {"app.kubernetes.io/name": api.APP_NAME},
                     },
                     "type": SECRET_TYPE,
                     "data": dict(data),

@@ -19,18 +19,17 @@ from hpa import api
 from hpa.manifests import _webhook_configurations as webhook_configurations
 
 DEFAULT_IMAGE: Final = "hpa:0.1.0"
-NAME: Final = "hpa"
 #: The ClusterRoles aggregated into the built-in admin and edit roles, and into view.
-EDIT_ROLE: Final = f"{NAME}-edit"
-VIEW_ROLE: Final = f"{NAME}-view"
+EDIT_ROLE: Final = f"{api.APP_NAME}-edit"
+VIEW_ROLE: Final = f"{api.APP_NAME}-view"
 #: The policy (and its binding) that refuses hostNetwork in managed namespaces.
 HOST_NETWORK_POLICY: Final = f"{api.GROUP}-host-network"
 
 #: The preStop delay: long enough for endpoint removal to reach the API servers.
 PRE_STOP_SECONDS: Final = 5
 
-_LABELS: Final = {"app.kubernetes.io/name": NAME, "app.kubernetes.io/part-of": NAME}
-_SELECTOR: Final = {"app.kubernetes.io/name": NAME}
+_LABELS: Final = {"app.kubernetes.io/name": api.APP_NAME, "app.kubernetes.io/part-of": api.APP_NAME}
+_SELECTOR: Final = {"app.kubernetes.io/name": api.APP_NAME}
 
 Document = dict[str, Any]
 
@@ -78,7 +77,7 @@ def _metadata(name: str, namespace: str | None) -> Document:
     return meta
 
 
-def _meta(api_version: str, kind: str, options: Options, name: str = NAME) -> Document:
+def _meta(api_version: str, kind: str, options: Options, name: str = api.APP_NAME) -> Document:
     return {"apiVersion": api_version, "kind": kind, "metadata": _metadata(name, options.namespace)}
 
 
@@ -131,30 +130,34 @@ def _rbac(options: Options) -> list[Document]:
         _rule([""], ["secrets"], ["create"]),
         _rule([""], ["secrets"], ["get", "update", "patch"], resourceNames=[api.WEBHOOK_SECRET]),
     ]
-    subject = [{"kind": "ServiceAccount", "name": NAME, "namespace": options.namespace}]
+    subject = [{"kind": "ServiceAccount", "name": api.APP_NAME, "namespace": options.namespace}]
     rbac = "rbac.authorization.k8s.io/v1"
     return [
         {
             "apiVersion": rbac,
             "kind": "ClusterRole",
-            "metadata": _metadata(NAME, None),
+            "metadata": _metadata(api.APP_NAME, None),
             "rules": cluster_rules,
         },
         {
             "apiVersion": rbac,
             "kind": "ClusterRoleBinding",
-            "metadata": _metadata(NAME, None),
+            "metadata": _metadata(api.APP_NAME, None),
             "roleRef": {
                 "apiGroup": "rbac.authorization.k8s.io",
                 "kind": "ClusterRole",
-                "name": NAME,
+                "name": api.APP_NAME,
             },
             "subjects": subject,
         },
         {**_meta(rbac, "Role", options), "rules": namespace_rules},
         {
             **_meta(rbac, "RoleBinding", options),
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": NAME},
+            "roleRef": {
+                "apiGroup": "rbac.authorization.k8s.io",
+                "kind": "Role",
+                "name": api.APP_NAME,
+            },
             "subjects": subject,
         },
     ]
@@ -221,7 +224,7 @@ def _field_env(name: str, path: str) -> Document:
 def _container(options: Options) -> Document:
     probe = {"httpGet": {"port": "health"}, "periodSeconds": 10, "timeoutSeconds": 2}
     return {
-        "name": NAME,
+        "name": api.APP_NAME,
         "image": options.image,
         "args": ["run"],
         "env": [
@@ -277,7 +280,7 @@ def _deployment(options: Options) -> Document:
             "template": {
                 "metadata": {"labels": dict(_LABELS)},
                 "spec": {
-                    "serviceAccountName": NAME,
+                    "serviceAccountName": api.APP_NAME,
                     # A Fail-policy admission webhook for pods: evicting it to make room
                     # blocks pod creation in every managed namespace.
                     "priorityClassName": "system-cluster-critical",
@@ -331,7 +334,7 @@ def _webhook_configurations(options: Options) -> list[Document]:
         namespace=options.namespace,
         url=options.webhook_url,
         namespace_selector=_managed_namespaces(options),
-        service_account=NAME,
+        service_account=api.APP_NAME,
     )
     for configuration in configurations:
         configuration["metadata"]["labels"] = dict(_LABELS)

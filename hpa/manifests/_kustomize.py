@@ -116,7 +116,7 @@ def _cert_manager_overlay() -> dict[str, str]:
     ]
     patches = [
         {
-            "target": {"kind": "Deployment", "name": _install.NAME},
+            "target": {"kind": "Deployment", "name": api.APP_NAME},
             "patch": render_yaml(deployment_patch),
         }
     ]

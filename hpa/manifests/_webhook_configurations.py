@@ -80,7 +80,7 @@ def webhook_configurations(
     url: str = "",
     ca_bundle: bytes = b"",
     namespace_selector: api.LabelSelector = api.DEFAULT_NAMESPACE_SELECTOR,
-    service_account: str = "hpa",
+    service_account: str = api.APP_NAME,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The mutating and the validating configuration, as API objects.
 
