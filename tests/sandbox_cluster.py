@@ -26,7 +26,7 @@ _RESOURCES = {
 }  # fmt: skip
 #: The objects of hpa's install that the sandbox needs (as ``hpa sandbox``).
 _WEBHOOK_KINDS = {"Namespace", "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"}
-WEBHOOK_SERVICE = (api.DEFAULT_NAMESPACE, api.WEBHOOK_SERVICE, 443)
+WEBHOOK_SERVICE = (api.DEFAULT_NAMESPACE, api.WEBHOOK_SERVICE, api.WEBHOOK_SERVICE_PORT)
 
 
 class SandboxCluster:

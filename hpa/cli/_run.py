@@ -129,7 +129,7 @@ def add_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     )
     parser.add_argument(
         "--namespace",
-        default=env("HPA_NAMESPACE"),
+        default=env(api.ENV_NAMESPACE),
         help="hpa's own namespace: the Lease and the certificate Secret (default: the pod's, "
         "else hpa-system)",
     )
@@ -140,7 +140,7 @@ def add_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") 
         help="compete for a Lease so that one replica reconciles (default: on)",
     )
     parser.add_argument(
-        "--lease-name", default=env("HPA_LEASE_NAME", api.LEASE_NAME), help="%(default)s"
+        "--lease-name", default=env(api.ENV_LEASE_NAME, api.LEASE_NAME), help="%(default)s"
     )
     parser.add_argument(
         "--workers",
@@ -155,7 +155,7 @@ def add_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     )
     parser.add_argument(
         "--log-format",
-        default=env("HPA_LOG_FORMAT", "auto"),
+        default=env(api.ENV_LOG_FORMAT, "auto"),
         choices=["auto", "json", "console"],
         help="JSON lines, console, or JSON unless stderr is a terminal (default: auto)",
     )
@@ -202,13 +202,13 @@ def add_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     )
     parser.add_argument(
         "--namespace-label",
-        default=env("HPA_NAMESPACE_LABEL", f"{api.NAMESPACE_LABEL}={api.NAMESPACE_LABEL_VALUE}"),
+        default=env(api.ENV_NAMESPACE_LABEL, f"{api.NAMESPACE_LABEL}={api.NAMESPACE_LABEL_VALUE}"),
         help="label of the namespaces whose pods hpa admits (default: %(default)s)",
     )
     parser.add_argument(
         "--allow-host-network",
         action=argparse.BooleanOptionalAction,
-        default=_env_bool("HPA_ALLOW_HOST_NETWORK", False),
+        default=_env_bool(api.ENV_ALLOW_HOST_NETWORK, False),
         help="admit pods with hostNetwork in managed namespaces (default: off)",
     )
     parser.set_defaults(handler=_run)

@@ -48,9 +48,9 @@ async def run(
         if operator:
             await _install(server)
             running = await group.start(_operate, path, serving or _local_serving(), stop)
-            server.service_map[(api.DEFAULT_NAMESPACE, api.WEBHOOK_SERVICE, 443)] = (
-                f"127.0.0.1:{running.webhook_port}"
-            )
+            server.service_map[
+                (api.DEFAULT_NAMESPACE, api.WEBHOOK_SERVICE, api.WEBHOOK_SERVICE_PORT)
+            ] = f"127.0.0.1:{running.webhook_port}"
             print(
                 f"# hpa is running: metrics http://127.0.0.1:{running.metrics_port}/metrics, "
                 f"readiness http://127.0.0.1:{running.health_port}/readyz",

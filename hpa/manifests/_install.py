@@ -205,7 +205,12 @@ def _service(options: Options) -> Document:
         "spec": {
             "selector": dict(_SELECTOR),
             "ports": [
-                {"name": "webhook", "port": 443, "targetPort": "webhook", "protocol": "TCP"},
+                {
+                    "name": "webhook",
+                    "port": api.WEBHOOK_SERVICE_PORT,
+                    "targetPort": "webhook",
+                    "protocol": "TCP",
+                },
                 {
                     "name": "metrics",
                     "port": api.METRICS_PORT,
@@ -228,14 +233,17 @@ def _container(options: Options) -> Document:
         "image": options.image,
         "args": ["run"],
         "env": [
-            _field_env("HPA_NAMESPACE", "metadata.namespace"),
-            {"name": "HPA_LOG_FORMAT", "value": "json"},
+            _field_env(api.ENV_NAMESPACE, "metadata.namespace"),
+            {"name": api.ENV_LOG_FORMAT, "value": "json"},
             {
-                "name": "HPA_NAMESPACE_LABEL",
+                "name": api.ENV_NAMESPACE_LABEL,
                 "value": f"{options.namespace_label}={options.namespace_label_value}",
             },
-            {"name": "HPA_LEASE_NAME", "value": options.lease_name},
-            {"name": "HPA_ALLOW_HOST_NETWORK", "value": str(options.allow_host_network).lower()},
+            {"name": api.ENV_LEASE_NAME, "value": options.lease_name},
+            {
+                "name": api.ENV_ALLOW_HOST_NETWORK,
+                "value": str(options.allow_host_network).lower(),
+            },
         ],
         "ports": [
             {"name": "webhook", "containerPort": api.WEBHOOK_PORT, "protocol": "TCP"},
@@ -244,12 +252,12 @@ def _container(options: Options) -> Document:
         ],
         "livenessProbe": {
             **probe,
-            "httpGet": {"path": "/healthz", "port": "health"},
+            "httpGet": {"path": api.PATH_LIVENESS, "port": "health"},
             "failureThreshold": 3,
         },
         "readinessProbe": {
             **probe,
-            "httpGet": {"path": "/readyz", "port": "health"},
+            "httpGet": {"path": api.PATH_READINESS, "port": "health"},
             "failureThreshold": 1,
         },
         "resources": {
@@ -373,6 +381,6 @@ def service_monitor(options: Options | None = None) -> Document:
         "spec": {
             "jobLabel": "app.kubernetes.io/name",
             "selector": {"matchLabels": dict(_SELECTOR)},
-            "endpoints": [{"port": "metrics", "path": "/metrics", "interval": "30s"}],
+            "endpoints": [{"port": "metrics", "path": api.PATH_METRICS, "interval": "30s"}],
         },
     }

@@ -76,7 +76,7 @@ def webhook_configurations(
     *,
     service: str = api.WEBHOOK_SERVICE,
     namespace: str = "hpa",
-    port: int = 443,
+    port: int = api.WEBHOOK_SERVICE_PORT,
     url: str = "",
     ca_bundle: bytes = b"",
     namespace_selector: api.LabelSelector = api.DEFAULT_NAMESPACE_SELECTOR,

@@ -22,7 +22,7 @@ class MetricsServer:
     def app(self) -> web.Application:
         """The aiohttp application."""
         app = web.Application()
-        app.router.add_get("/metrics", _metrics)
+        app.router.add_get(api.PATH_METRICS, _metrics)
         return app
 
     async def run(

@@ -62,8 +62,8 @@ class HealthServer:
     def app(self) -> web.Application:
         """The aiohttp application."""
         app = web.Application()
-        app.router.add_get("/healthz", self._healthz)
-        app.router.add_get("/readyz", self._readyz)
+        app.router.add_get(api.PATH_LIVENESS, self._healthz)
+        app.router.add_get(api.PATH_READINESS, self._readyz)
         return app
 
     async def _healthz(self, request: web.Request) -> web.Response:
