@@ -43,7 +43,7 @@ class ClassReconciler:
                 with contextlib.suppress(KeyError):
                     _controller_metrics.PORTS.remove(key, state)
             return _reconciling.Result()
-        hostports = self._ctx.caches.hostport_informer.store.keyed_by(kube.BY_CLASS, key)
+        hostports = self._ctx.caches.hostport_informer.store.lookup(kube.BY_CLASS, key)
         deleting = cls.metadata.deletion_timestamp is not None
         if deleting and not hostports:
             if api.FINALIZER in cls.metadata.finalizers:

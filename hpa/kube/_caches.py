@@ -205,11 +205,11 @@ class Caches:
 
     def hostports_of_claim(self, claim: api.HostPortClaim) -> list[api.HostPort]:
         """HostPorts whose claimRef names this claim (same uid)."""
-        return self.hostport_informer.store.keyed_by(BY_CLAIM_UID, claim.metadata.uid)
+        return self.hostport_informer.store.lookup(BY_CLAIM_UID, claim.metadata.uid)
 
     def pods_using(self, namespace: str, claim_name: str) -> list[_builtin_kinds.Pod]:
         """Pods whose claim annotations name this claim."""
-        return self.pod_informer.store.keyed_by(
+        return self.pod_informer.store.lookup(
             BY_CLAIM, _informers.object_key(namespace, claim_name)
         )
 
@@ -217,18 +217,18 @@ class Caches:
         """``(name, hard)`` of each cached ResourceQuota of the namespace limiting ``key``."""
         return sorted(
             (quota.metadata.name, quota.spec.hard[key])
-            for quota in self.quota_informer.store.keyed_by(BY_NAMESPACE, namespace)
+            for quota in self.quota_informer.store.lookup(BY_NAMESPACE, namespace)
             if key in quota.spec.hard
         )
 
     def quotas(self, namespace: str) -> list[_builtin_kinds.ResourceQuota]:
         """The cached ResourceQuotas of a namespace."""
-        return self.quota_informer.store.keyed_by(BY_NAMESPACE, namespace)
+        return self.quota_informer.store.lookup(BY_NAMESPACE, namespace)
 
     def claims_of_class(self, namespace: str, class_name: str) -> int:
         """How many claims of a class the namespace holds (in the cache)."""
         return len(
-            self.claim_informer.store.keyed_by(
+            self.claim_informer.store.lookup(
                 BY_NAMESPACE_CLASS, _informers.object_key(namespace, class_name)
             )
         )
@@ -239,6 +239,6 @@ class Caches:
 
     def claims_of_statefulset(self, namespace: str, name: str) -> list[api.HostPortClaim]:
         """Per-pod claims labelled with this StatefulSet."""
-        return self.claim_informer.store.keyed_by(
+        return self.claim_informer.store.lookup(
             BY_STATEFULSET, _informers.object_key(namespace, name)
         )

@@ -114,15 +114,15 @@ class Store(Generic[T]):
         return iter(list(self._items.values()))
 
     def add_lookup(self, name: str, values: Callable[[T], Iterable[str]]) -> None:
-        """Find objects by the keys ``values(obj)`` gives, with :meth:`keyed_by`."""
+        """Find objects by the keys ``values(obj)`` gives, with :meth:`lookup`."""
         self._keyers[name] = values
-        lookup: dict[str, set[str]] = {}
+        table: dict[str, set[str]] = {}
         for key, obj in self._items.items():
             for value in values(obj):
-                lookup.setdefault(value, set()).add(key)
-        self._lookups[name] = lookup
+                table.setdefault(value, set()).add(key)
+        self._lookups[name] = table
 
-    def keyed_by(self, name: str, value: str) -> builtins.list[T]:
+    def lookup(self, name: str, value: str) -> builtins.list[T]:
         """The objects that lookup ``name`` finds by ``value``."""
         keys = self._lookups[name].get(value, ())
         return [self._items[key] for key in keys if key in self._items]
@@ -153,13 +153,13 @@ class Store(Generic[T]):
     def _forget(self, key: str, obj: T) -> None:
         """Drop ``obj`` (at store key ``key``) from every lookup."""
         for name, values in self._keyers.items():
-            lookup = self._lookups[name]
+            table = self._lookups[name]
             for value in values(obj):
-                keys = lookup.get(value)
+                keys = table.get(value)
                 if keys is not None:
                     keys.discard(key)
                     if not keys:
-                        del lookup[value]
+                        del table[value]
 
 
 class Backoff:
