@@ -9,10 +9,10 @@ controllers, repair loop and leader election into the operator; its
 
 from hpa.controllers._claim_provisioner import ClaimProvisioner
 from hpa.controllers._claim_reconciler import ClaimReconciler
-from hpa.controllers._classes import ClassReconciler, ranges_text
+from hpa.controllers._class_reconciler import ClassReconciler, ranges_text
 from hpa.controllers._context import Context
 from hpa.controllers._controller import Controller
-from hpa.controllers._hostports import HostPortReconciler
+from hpa.controllers._hostport_reconciler import HostPortReconciler
 from hpa.controllers._manager import CHECK_CACHES, CHECK_INDEX, Manager
 from hpa.controllers._queueing import ExponentialBackoff, ShutDown, WorkQueue
 from hpa.controllers._quota_reconciler import QuotaReconciler

@@ -22,12 +22,12 @@ from hpa import api, index, kube, observability
 from hpa.controllers import (
     _claim_provisioner,
     _claim_reconciler,
-    _classes,
+    _class_reconciler,
     _context,
     _controller,
     _controller_metrics,
     _handlers,
-    _hostports,
+    _hostport_reconciler,
     _quota_reconciler,
     _repair,
     _statefulset_reconciler,
@@ -107,10 +107,10 @@ class Manager:
             "statefulset", _statefulset_reconciler.StatefulSetReconciler(self.context), workers=1
         )
         self.hostports = _controller.Controller(
-            "hostport", _hostports.HostPortReconciler(self.context), workers=workers
+            "hostport", _hostport_reconciler.HostPortReconciler(self.context), workers=workers
         )
         self.classes = _controller.Controller(
-            "class", _classes.ClassReconciler(self.context), workers=1
+            "class", _class_reconciler.ClassReconciler(self.context), workers=1
         )
         self.quotas = _controller.Controller(
             "quota", _quota_reconciler.QuotaReconciler(self.context), workers=1
