@@ -29,7 +29,7 @@ from aiohttp import web
 # The quickstart pod is shared with the tests, which import as the ``tests`` package.
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 
-from hpa import api, observability, webhook
+from hpa import api, certs, observability, serving, webhook
 from tests.unit.webhook import support
 
 ALLOW = json.dumps(
@@ -83,17 +83,17 @@ def review() -> bytes:
     ).encode()
 
 
-def certificates() -> tuple[webhook.KeyPair, webhook.KeyPair]:
+def certificates() -> tuple[certs.KeyPair, certs.KeyPair]:
     now = dt.datetime.now(dt.UTC)
-    ca = webhook.new_ca(now=now, lifetime=dt.timedelta(days=1))
-    serving = webhook.new_serving(
+    ca = certs.new_ca(now=now, lifetime=dt.timedelta(days=1))
+    pair = certs.new_serving(
         ca=ca,
         dns_names=["localhost"],
         ip_addresses=["127.0.0.1"],
         now=now,
         lifetime=dt.timedelta(days=1),
     )
-    return ca, serving
+    return ca, pair
 
 
 async def _baseline(request: web.Request) -> web.Response:
@@ -101,11 +101,11 @@ async def _baseline(request: web.Request) -> web.Response:
     return web.Response(body=ALLOW, content_type="application/json")
 
 
-def serve(kind: str, serving: webhook.KeyPair, ports: Any) -> None:
+def serve(kind: str, pair: certs.KeyPair, ports: Any) -> None:
     """Child process: serve ``kind`` over TLS until killed; report the port."""
     observability.configure_logging(level="info", json=True)  # as in a cluster
-    tls = webhook.ServingTLS()
-    tls.load(serving)
+    tls = certs.ServingTLS()
+    tls.load(pair)
     if kind == "hpa":
         cache = Cache()
         app = webhook.AdmissionServer(
@@ -117,11 +117,9 @@ def serve(kind: str, serving: webhook.KeyPair, ports: Any) -> None:
         app.router.add_post("/mutate-pods", _baseline)
 
     async def main() -> None:
-        from hpa.webhook import _serving
-
         async with anyio.create_task_group() as tg:
             port = await tg.start(
-                lambda task_status: _serving.serve(
+                lambda task_status: serving.serve(
                     app,
                     name=kind,
                     host="127.0.0.1",
@@ -135,7 +133,7 @@ def serve(kind: str, serving: webhook.KeyPair, ports: Any) -> None:
     anyio.run(main)
 
 
-async def drive(port: int, ca: webhook.KeyPair, *, requests: int, concurrency: int) -> list[float]:
+async def drive(port: int, ca: certs.KeyPair, *, requests: int, concurrency: int) -> list[float]:
     """Latencies (seconds) of ``requests`` reviews sent by ``concurrency`` workers."""
     context = ssl.create_default_context(cadata=ca.cert_pem.decode())
     body = review()
@@ -164,10 +162,10 @@ async def drive(port: int, ca: webhook.KeyPair, *, requests: int, concurrency: i
 
 def measure(kind: str, *, requests: int, concurrency: int) -> tuple[float, float, float]:
     """Admissions/s, p50 and p99 (ms) against a fresh server of ``kind``."""
-    ca, serving = certificates()
+    ca, pair = certificates()
     spawn = multiprocessing.get_context("spawn")
     ports = spawn.Queue()
-    process = spawn.Process(target=serve, args=(kind, serving, ports), daemon=True)
+    process = spawn.Process(target=serve, args=(kind, pair, ports), daemon=True)
     process.start()
     try:
         port = ports.get(timeout=60)

@@ -36,12 +36,12 @@ import httpx
 import pytest
 import yaml
 
-from hpa import api, kube, manifests, webhook
+from hpa import api, kube, manifests
 from tests import backends
 
 Obj = dict[str, Any]
 
-HPA_NAMESPACE = manifests.DEFAULT_NAMESPACE
+HPA_NAMESPACE = api.DEFAULT_NAMESPACE
 #: The install's ServiceAccount, which its ClusterRole and Role are bound to.
 SERVICE_ACCOUNT = "hpa"
 #: TokenRequest's lifetime: longer than a session (a kubelet would rotate a projected token).
@@ -254,7 +254,7 @@ class ControlPlane:
             (VALIDATING_CONFIGURATIONS, "hpa-validating"),
         ):
             self._delete(resource.path(name=name))
-        self._delete(SECRETS.path(namespace=HPA_NAMESPACE, name=webhook.DEFAULT_SECRET_NAME))
+        self._delete(SECRETS.path(namespace=HPA_NAMESPACE, name=api.WEBHOOK_SECRET))
         for namespace in self.list(kube.NAMESPACES):
             if api.NAMESPACE_LABEL in namespace["metadata"].get("labels", {}):
                 patch = {"metadata": {"labels": {api.NAMESPACE_LABEL: None}}}

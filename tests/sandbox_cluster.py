@@ -11,7 +11,7 @@ import ssl
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from hpa import api, kube, manifests, sandbox, webhook
+from hpa import api, kube, manifests, sandbox
 from tests import polling
 
 Obj = dict[str, Any]
@@ -26,7 +26,7 @@ _RESOURCES = {
 }  # fmt: skip
 #: The objects of hpa's install that the sandbox needs (as ``hpa sandbox``).
 _WEBHOOK_KINDS = {"Namespace", "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"}
-WEBHOOK_SERVICE = (manifests.DEFAULT_NAMESPACE, manifests.SERVICE, 443)
+WEBHOOK_SERVICE = (api.DEFAULT_NAMESPACE, api.WEBHOOK_SERVICE, api.WEBHOOK_SERVICE_PORT)
 
 
 class SandboxCluster:
@@ -162,7 +162,7 @@ class SandboxCluster:
         found = self.server.get(
             "admissionregistration.k8s.io/v1",
             "ValidatingWebhookConfiguration",
-            webhook.VALIDATING_NAME,
+            api.VALIDATING_CONFIGURATION,
         )
         return found is not None and all(
             hook.get("clientConfig", {}).get("caBundle") for hook in found.get("webhooks", [])

@@ -1,10 +1,37 @@
 """The API of hpa: wire types, names and the CRDs generated from them.
 
 Imports nothing else from hpa. Everything that spells a group, kind, annotation, label,
-finalizer or HostPort name lives here, once.
+finalizer or HostPort name lives here, once; so do the names and ports of hpa's own objects
+(Service, Secret, Lease, webhook configurations) that the install and the process share, and
+:class:`Wire`, the base of every wire Struct.
 """
 
 from hpa.api._crds import CATEGORY, custom_resource_definitions
+from hpa.api._install_names import (
+    APP_NAME,
+    DEFAULT_NAMESPACE,
+    ENV_ALLOW_HOST_NETWORK,
+    ENV_LEASE_NAME,
+    ENV_LOG_FORMAT,
+    ENV_NAMESPACE,
+    ENV_NAMESPACE_LABEL,
+    HEALTH_PORT,
+    LEASE_NAME,
+    METRICS_PORT,
+    MUTATING_CONFIGURATION,
+    PATH_LIVENESS,
+    PATH_METRICS,
+    PATH_MUTATE_PODS,
+    PATH_READINESS,
+    PATH_VALIDATE_PODS,
+    PATH_VALIDATE_RESOURCES,
+    VALIDATING_CONFIGURATION,
+    WEBHOOK_PORT,
+    WEBHOOK_SECRET,
+    WEBHOOK_SERVICE,
+    WEBHOOK_SERVICE_PORT,
+)
+from hpa.api._label_selectors import DEFAULT_NAMESPACE_SELECTOR, LabelSelector, Requirement
 from hpa.api._meta import (
     CONDITION_FALSE,
     CONDITION_TRUE,
@@ -79,9 +106,11 @@ from hpa.api._types import (
     HostPortStatus,
     PortPool,
 )
+from hpa.api._wire import Wire
 
 __all__ = [
     "API_VERSION",
+    "APP_NAME",
     "AWAITING_POD_ANNOTATION",
     "CATEGORY",
     "CLAIM_ANNOTATION_PREFIX",
@@ -91,18 +120,35 @@ __all__ = [
     "CONDITION_TRUE",
     "CONDITION_UNKNOWN",
     "COUNT_QUOTA_KEY",
+    "DEFAULT_NAMESPACE",
+    "DEFAULT_NAMESPACE_SELECTOR",
+    "ENV_ALLOW_HOST_NETWORK",
+    "ENV_LEASE_NAME",
+    "ENV_LOG_FORMAT",
+    "ENV_NAMESPACE",
+    "ENV_NAMESPACE_LABEL",
     "FINALIZER",
     "GROUP",
+    "HEALTH_PORT",
     "HOSTPORT_NAME_PREFIX",
     "HOSTPORT_PHASES",
     "KIND_CLAIM",
     "KIND_CLASS",
     "KIND_HOSTPORT",
+    "LEASE_NAME",
     "MAX_POOLS",
     "MAX_REUSE_DELAY",
+    "METRICS_PORT",
+    "MUTATING_CONFIGURATION",
     "NAMESPACE_LABEL",
     "NAMESPACE_LABEL_VALUE",
     "ORDINAL_LABEL",
+    "PATH_LIVENESS",
+    "PATH_METRICS",
+    "PATH_MUTATE_PODS",
+    "PATH_READINESS",
+    "PATH_VALIDATE_PODS",
+    "PATH_VALIDATE_RESOURCES",
     "PHASE_ALLOCATED",
     "PHASE_BOUND",
     "PHASE_DELETING",
@@ -124,7 +170,12 @@ __all__ = [
     "RETENTION_RETAIN",
     "STATEFULSET_LABEL",
     "TEMPLATE_ANNOTATION_PREFIX",
+    "VALIDATING_CONFIGURATION",
     "VERSION",
+    "WEBHOOK_PORT",
+    "WEBHOOK_SECRET",
+    "WEBHOOK_SERVICE",
+    "WEBHOOK_SERVICE_PORT",
     "WHEN_DELETED_ANNOTATION",
     "WHEN_SCALED_ANNOTATION",
     "ClaimRef",
@@ -138,10 +189,13 @@ __all__ = [
     "HostPortClassStatus",
     "HostPortSpec",
     "HostPortStatus",
+    "LabelSelector",
     "ListMeta",
     "ObjectMeta",
     "OwnerReference",
     "PortPool",
+    "Requirement",
+    "Wire",
     "class_of_quota_key",
     "class_quota_key",
     "custom_resource_definitions",

@@ -6,7 +6,7 @@ equal to what this module generates, so the types are the one source of the sche
 
 from typing import Any, Final
 
-from hpa.api import _names, _schema, _types
+from hpa.api import _install_names, _names, _schema, _types
 
 CATEGORY: Final = "hostport-allocator"
 
@@ -38,7 +38,10 @@ def _crd(
         "kind": "CustomResourceDefinition",
         "metadata": {
             "name": f"{plural}.{_names.GROUP}",
-            "labels": {"app.kubernetes.io/name": "hpa", "app.kubernetes.io/part-of": "hpa"},
+            "labels": {
+                "app.kubernetes.io/name": _install_names.APP_NAME,
+                "app.kubernetes.io/part-of": _install_names.APP_NAME,
+            },
         },
         "spec": {
             "group": _names.GROUP,

@@ -1,26 +1,18 @@
-"""Wire types shared by every kind: object metadata and status conditions.
-
-Structs are frozen, keyword-only, camelCase on the wire and omit defaults, so an encoded Struct
-is a minimal body. Unknown fields are ignored on decode: a newer server or another controller
-may add fields this version does not know, which is also why the code never PUTs back a decoded
-object and writes with patches instead.
-"""
+"""Wire types shared by every kind: object metadata and status conditions."""
 
 import datetime as dt
 from typing import Annotated, Final
 
 import msgspec
 
+from hpa.api import _wire
+
 CONDITION_TRUE: Final = "True"
 CONDITION_FALSE: Final = "False"
 CONDITION_UNKNOWN: Final = "Unknown"
 
 
-class _Wire(msgspec.Struct, frozen=True, kw_only=True, rename="camel", omit_defaults=True):
-    """Base of every wire Struct."""
-
-
-class OwnerReference(_Wire, frozen=True, kw_only=True):
+class OwnerReference(_wire.Wire, frozen=True, kw_only=True):
     """An object that owns this one; garbage collection removes this one when it goes."""
 
     api_version: str
@@ -31,7 +23,7 @@ class OwnerReference(_Wire, frozen=True, kw_only=True):
     block_owner_deletion: bool = False
 
 
-class ObjectMeta(_Wire, frozen=True, kw_only=True):
+class ObjectMeta(_wire.Wire, frozen=True, kw_only=True):
     """The part of ``metadata`` that hpa reads."""
 
     name: str = ""
@@ -48,7 +40,7 @@ class ObjectMeta(_Wire, frozen=True, kw_only=True):
     owner_references: tuple[OwnerReference, ...] = ()
 
 
-class ListMeta(_Wire, frozen=True, kw_only=True):
+class ListMeta(_wire.Wire, frozen=True, kw_only=True):
     """``metadata`` of a list response."""
 
     resource_version: str = ""
@@ -59,7 +51,7 @@ class ListMeta(_Wire, frozen=True, kw_only=True):
 _REASON_PATTERN: Final = r"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$"
 
 
-class Condition(_Wire, frozen=True, kw_only=True):
+class Condition(_wire.Wire, frozen=True, kw_only=True):
     """One aspect of an object's state, as metav1.Condition defines it."""
 
     type: Annotated[

@@ -11,7 +11,7 @@ from typing import Annotated, Final
 
 import msgspec
 
-from hpa.api import _meta, _names
+from hpa.api import _meta, _names, _wire
 
 PHASE_PENDING: Final = "Pending"
 PHASE_BOUND: Final = "Bound"
@@ -87,7 +87,7 @@ Conditions = Annotated[
 # --- HostPortClass -------------------------------------------------------------------------
 
 
-class PortPool(_meta._Wire, frozen=True, kw_only=True):
+class PortPool(_wire.Wire, frozen=True, kw_only=True):
     """An inclusive range of ports, ``start`` to ``end``."""
 
     start: Port
@@ -142,7 +142,7 @@ ReclaimPolicy = Annotated[
 ]
 
 
-class HostPortClassSpec(_meta._Wire, frozen=True, kw_only=True):
+class HostPortClassSpec(_wire.Wire, frozen=True, kw_only=True):
     """The pools of ports a class hands out, and what happens to a port once released."""
 
     pools: Pools
@@ -158,7 +158,7 @@ class HostPortClassSpec(_meta._Wire, frozen=True, kw_only=True):
     ] = 0
 
 
-class HostPortClassStatus(_meta._Wire, frozen=True, kw_only=True):
+class HostPortClassStatus(_wire.Wire, frozen=True, kw_only=True):
     """How many of the class's ports are taken."""
 
     ranges: Annotated[
@@ -185,7 +185,7 @@ class HostPortClassStatus(_meta._Wire, frozen=True, kw_only=True):
     conditions: Conditions = ()
 
 
-class HostPortClass(_meta._Wire, frozen=True, kw_only=True):
+class HostPortClass(_wire.Wire, frozen=True, kw_only=True):
     """Pools of host ports that claims of this class are given ports from."""
 
     api_version: str = _names.API_VERSION
@@ -198,7 +198,7 @@ class HostPortClass(_meta._Wire, frozen=True, kw_only=True):
 # --- HostPortClaim -------------------------------------------------------------------------
 
 
-class HostPortClaimSpec(_meta._Wire, frozen=True, kw_only=True):
+class HostPortClaimSpec(_wire.Wire, frozen=True, kw_only=True):
     """What a claim asks for."""
 
     host_port_class_name: Annotated[
@@ -247,7 +247,7 @@ _CLAIM_SPEC_RULES: Final = [
 ]
 
 
-class HostPortClaimStatus(_meta._Wire, frozen=True, kw_only=True):
+class HostPortClaimStatus(_wire.Wire, frozen=True, kw_only=True):
     """Where a claim stands."""
 
     phase: Annotated[
@@ -262,7 +262,7 @@ class HostPortClaimStatus(_meta._Wire, frozen=True, kw_only=True):
     conditions: Conditions = ()
 
 
-class HostPortClaim(_meta._Wire, frozen=True, kw_only=True):
+class HostPortClaim(_wire.Wire, frozen=True, kw_only=True):
     """A namespace's request for one host port from a class."""
 
     api_version: str = _names.API_VERSION
@@ -278,7 +278,7 @@ class HostPortClaim(_meta._Wire, frozen=True, kw_only=True):
 # --- HostPort ------------------------------------------------------------------------------
 
 
-class ClaimRef(_meta._Wire, frozen=True, kw_only=True):
+class ClaimRef(_wire.Wire, frozen=True, kw_only=True):
     """The claim a HostPort is bound to."""
 
     namespace: ObjectName
@@ -286,7 +286,7 @@ class ClaimRef(_meta._Wire, frozen=True, kw_only=True):
     uid: Annotated[str, msgspec.Meta(max_length=64)] = ""
 
 
-class HostPortSpec(_meta._Wire, frozen=True, kw_only=True):
+class HostPortSpec(_wire.Wire, frozen=True, kw_only=True):
     """The port a HostPort holds and for whom."""
 
     host_port_class_name: Annotated[
@@ -327,7 +327,7 @@ _HOSTPORT_SPEC_RULES: Final = [
 ]
 
 
-class HostPortStatus(_meta._Wire, frozen=True, kw_only=True):
+class HostPortStatus(_wire.Wire, frozen=True, kw_only=True):
     """Where a HostPort stands."""
 
     phase: Annotated[
@@ -351,7 +351,7 @@ class HostPortStatus(_meta._Wire, frozen=True, kw_only=True):
     conditions: Conditions = ()
 
 
-class HostPort(_meta._Wire, frozen=True, kw_only=True):
+class HostPort(_wire.Wire, frozen=True, kw_only=True):
     """One host port held, cluster-wide; its name is derived from the port."""
 
     api_version: str = _names.API_VERSION

@@ -5,7 +5,7 @@ import importlib.metadata
 import sys
 from collections.abc import Sequence
 
-from hpa.cli import _manifests, _migrate, _run, _sandbox
+from hpa.cli import _manifests, _migrate, _run, _sandbox_command
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -19,7 +19,7 @@ def _parser() -> argparse.ArgumentParser:
     _manifests.add_parser(commands)
     _migrate.add_parser(commands)
     _run.add_parser(commands)
-    _sandbox.add_parser(commands)
+    _sandbox_command.add_parser(commands)
     return parser
 
 

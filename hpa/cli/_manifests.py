@@ -41,9 +41,7 @@ def add_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") 
         description="Print every object that installs hpa as one YAML stream, "
         "or write the kustomize base and overlays with --write.",
     )
-    parser.add_argument(
-        "--namespace", default=manifests.DEFAULT_NAMESPACE, help="default: %(default)s"
-    )
+    parser.add_argument("--namespace", default=api.DEFAULT_NAMESPACE, help="default: %(default)s")
     parser.add_argument("--image", default=manifests.DEFAULT_IMAGE, help="default: %(default)s")
     parser.add_argument("--replicas", type=int, default=2, help="default: %(default)s")
     parser.add_argument(
@@ -53,7 +51,7 @@ def add_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     )
     parser.add_argument(
         "--lease-name",
-        default=manifests.LEASE_NAME,
+        default=api.LEASE_NAME,
         help="the leader-election Lease, granted by the Role (default: %(default)s)",
     )
     parser.add_argument(

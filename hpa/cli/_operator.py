@@ -13,18 +13,17 @@ import uuid
 import anyio
 import anyio.abc
 
-from hpa import controllers, kube, observability
+from hpa import api, controllers, kube, observability
 
 #: Where Kubernetes mounts the pod's namespace (the Lease lives next to the operator).
 _SERVICE_ACCOUNT_NAMESPACE = pathlib.Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
-_DEFAULT_NAMESPACE = "hpa-system"
 
 
 def default_namespace() -> str:
     try:
-        return _SERVICE_ACCOUNT_NAMESPACE.read_text().strip() or _DEFAULT_NAMESPACE
+        return _SERVICE_ACCOUNT_NAMESPACE.read_text().strip() or api.DEFAULT_NAMESPACE
     except OSError:
-        return _DEFAULT_NAMESPACE
+        return api.DEFAULT_NAMESPACE
 
 
 def _default_identity() -> str:
@@ -40,7 +39,7 @@ class OperatorConfig:
     namespace: str = dataclasses.field(default_factory=default_namespace)
     identity: str = dataclasses.field(default_factory=_default_identity)
     leader_elect: bool = True
-    lease_name: str = "hpa-leader"
+    lease_name: str = api.LEASE_NAME
     workers: int = 4
     lease_duration: float = 15.0
     renew_deadline: float = 10.0

@@ -15,7 +15,7 @@ import anyio
 import anyio.abc
 import structlog
 
-from hpa import controllers, kube, manifests, observability, webhook
+from hpa import api, certs, controllers, kube, observability, serving, webhook
 from hpa.cli import _operator
 
 logger = structlog.get_logger(__name__)
@@ -29,17 +29,17 @@ class ServingConfig:
     """Where and how the process serves admission reviews, metrics and probes."""
 
     host: str = "0.0.0.0"
-    webhook_port: int = webhook.DEFAULT_PORT
-    metrics_port: int = 8080
-    health_port: int = 8081
+    webhook_port: int = api.WEBHOOK_PORT
+    metrics_port: int = api.METRICS_PORT
+    health_port: int = api.HEALTH_PORT
     #: The Service in front of the webhook: its DNS names go into the serving certificate.
-    service: str = manifests.SERVICE
+    service: str = api.WEBHOOK_SERVICE
     #: Serve the certificate mounted here (cert-manager) instead of provisioning our own.
     cert_dir: pathlib.Path | None = None
     #: Extra names and addresses for the serving certificate (e.g. 127.0.0.1 for the sandbox).
     extra_dns_names: tuple[str, ...] = ()
     ip_addresses: tuple[str, ...] = ()
-    namespace_selector: webhook.LabelSelector = webhook.DEFAULT_NAMESPACE_SELECTOR
+    namespace_selector: api.LabelSelector = api.DEFAULT_NAMESPACE_SELECTOR
     allow_host_network: bool = False
 
 
@@ -54,17 +54,17 @@ class Running:
 
 
 def _certificates(
-    serving: ServingConfig, *, client: kube.Client, namespace: str, tls: webhook.ServingTLS
-) -> webhook.CertDirectory | webhook.CertProvisioner:
-    if serving.cert_dir is not None:
-        return webhook.CertDirectory(directory=serving.cert_dir, tls=tls)
-    return webhook.CertProvisioner(
-        store=webhook.SecretCertStore(client=client, namespace=namespace),
-        names=webhook.ServingNames(
-            service=serving.service,
+    config: ServingConfig, *, client: kube.Client, namespace: str, tls: certs.ServingTLS
+) -> certs.CertDirectory | certs.CertProvisioner:
+    if config.cert_dir is not None:
+        return certs.CertDirectory(directory=config.cert_dir, tls=tls)
+    return certs.CertProvisioner(
+        store=certs.SecretCertStore(client=client, namespace=namespace),
+        names=certs.ServingNames(
+            service=config.service,
             namespace=namespace,
-            extra_dns_names=serving.extra_dns_names,
-            ip_addresses=serving.ip_addresses,
+            extra_dns_names=config.extra_dns_names,
+            ip_addresses=config.ip_addresses,
         ),
         tls=tls,
     )
@@ -72,7 +72,7 @@ def _certificates(
 
 async def run_process(
     operator: _operator.OperatorConfig,
-    serving: ServingConfig,
+    config: ServingConfig,
     *,
     transport: kube.Transport,
     stop: anyio.Event | None = None,
@@ -82,7 +82,7 @@ async def run_process(
 
     Args:
         operator: the operator's settings.
-        serving: the servers' settings.
+        config: the servers' settings.
         transport: where API calls go.
         stop: set it to shut down in order; without it, runs until cancelled.
     """
@@ -90,7 +90,7 @@ async def run_process(
     readiness = observability.Readiness()
     liveness = observability.Readiness()
     manager = _operator.manager_for(operator, client=client, readiness=readiness, liveness=liveness)
-    tls = webhook.ServingTLS()
+    tls = certs.ServingTLS()
     admission = webhook.AdmissionServer(
         handlers=webhook.handlers(
             claims=manager.caches,
@@ -98,24 +98,24 @@ async def run_process(
             classes=manager.caches,
             quotas=manager.caches,
             provisioner=manager.provisioner,
-            namespace_selector=serving.namespace_selector,
-            allow_host_network=serving.allow_host_network,
+            namespace_selector=config.namespace_selector,
+            allow_host_network=config.allow_host_network,
         ),
         ssl_context=tls.context,
-        host=serving.host,
-        port=serving.webhook_port,
+        host=config.host,
+        port=config.webhook_port,
     )
-    health = webhook.HealthServer(
+    health = serving.HealthServer(
         checks=readiness.checks,
         live_checks=liveness.checks,
-        host=serving.host,
-        port=serving.health_port,
+        host=config.host,
+        port=config.health_port,
     )
-    metrics = webhook.MetricsServer(host=serving.host, port=serving.metrics_port)
+    metrics = serving.MetricsServer(host=config.host, port=config.metrics_port)
     async with anyio.create_task_group() as servers:
         health_port = await servers.start(health.run, name="health server")
         metrics_port = await servers.start(metrics.run, name="metrics server")
-        certificates = _certificates(serving, client=client, namespace=operator.namespace, tls=tls)
+        certificates = _certificates(config, client=client, namespace=operator.namespace, tls=tls)
         await servers.start(certificates.run, name="certificates")
         webhook_port = await servers.start(admission.run, name="admission server")
         async with anyio.create_task_group() as operating:

@@ -15,7 +15,7 @@ import signal
 import anyio
 import structlog
 
-from hpa import api, kube, observability, webhook
+from hpa import api, kube, observability
 from hpa.cli import _operator, _process
 
 logger = structlog.get_logger(__name__)
@@ -101,12 +101,12 @@ def _hosts(value: str) -> list[str]:
     return [h.strip() for h in value.split(",") if h.strip()]
 
 
-def _selector(label: str) -> webhook.LabelSelector:
+def _selector(label: str) -> api.LabelSelector:
     """``key=value`` as the label selector of managed namespaces."""
     key, sep, value = label.partition("=")
     if not sep or not key:
         raise SystemExit(f"--namespace-label must be key=value, not {label!r}")
-    return webhook.LabelSelector(match_labels={key: value})
+    return api.LabelSelector(match_labels={key: value})
 
 
 def add_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -129,7 +129,7 @@ def add_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     )
     parser.add_argument(
         "--namespace",
-        default=env("HPA_NAMESPACE"),
+        default=env(api.ENV_NAMESPACE),
         help="hpa's own namespace: the Lease and the certificate Secret (default: the pod's, "
         "else hpa-system)",
     )
@@ -140,7 +140,7 @@ def add_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") 
         help="compete for a Lease so that one replica reconciles (default: on)",
     )
     parser.add_argument(
-        "--lease-name", default=env("HPA_LEASE_NAME", "hpa-leader"), help="%(default)s"
+        "--lease-name", default=env(api.ENV_LEASE_NAME, api.LEASE_NAME), help="%(default)s"
     )
     parser.add_argument(
         "--workers",
@@ -155,7 +155,7 @@ def add_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     )
     parser.add_argument(
         "--log-format",
-        default=env("HPA_LOG_FORMAT", "auto"),
+        default=env(api.ENV_LOG_FORMAT, "auto"),
         choices=["auto", "json", "console"],
         help="JSON lines, console, or JSON unless stderr is a terminal (default: auto)",
     )
@@ -165,19 +165,19 @@ def add_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     parser.add_argument(
         "--webhook-port",
         type=int,
-        default=int(env("HPA_WEBHOOK_PORT", str(webhook.DEFAULT_PORT))),
+        default=int(env("HPA_WEBHOOK_PORT", str(api.WEBHOOK_PORT))),
         help="HTTPS admission webhook (default: %(default)s)",
     )
     parser.add_argument(
         "--metrics-port",
         type=int,
-        default=int(env("HPA_METRICS_PORT", "8080")),
+        default=int(env("HPA_METRICS_PORT", str(api.METRICS_PORT))),
         help="Prometheus /metrics (default: %(default)s)",
     )
     parser.add_argument(
         "--health-port",
         type=int,
-        default=int(env("HPA_HEALTH_PORT", "8081")),
+        default=int(env("HPA_HEALTH_PORT", str(api.HEALTH_PORT))),
         help="/healthz and /readyz (default: %(default)s)",
     )
     parser.add_argument(
@@ -202,13 +202,13 @@ def add_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     )
     parser.add_argument(
         "--namespace-label",
-        default=env("HPA_NAMESPACE_LABEL", f"{api.NAMESPACE_LABEL}={api.NAMESPACE_LABEL_VALUE}"),
+        default=env(api.ENV_NAMESPACE_LABEL, f"{api.NAMESPACE_LABEL}={api.NAMESPACE_LABEL_VALUE}"),
         help="label of the namespaces whose pods hpa admits (default: %(default)s)",
     )
     parser.add_argument(
         "--allow-host-network",
         action=argparse.BooleanOptionalAction,
-        default=_env_bool("HPA_ALLOW_HOST_NETWORK", False),
+        default=_env_bool(api.ENV_ALLOW_HOST_NETWORK, False),
         help="admit pods with hostNetwork in managed namespaces (default: off)",
     )
     parser.set_defaults(handler=_run)

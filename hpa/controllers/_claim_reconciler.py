@@ -20,7 +20,7 @@ A deleted claim is finalized by ``_claim_deletion``; one made at admission for a
 came is deleted by ``_unused``.
 
 :meth:`ClaimReconciler.bind` is also the admission path's binder for per-pod claims
-(``_templates``).
+(``_claim_provisioner``).
 """
 
 import contextlib
@@ -33,7 +33,7 @@ from hpa.controllers import (
     _claim_deletion,
     _claim_writes,
     _context,
-    _metrics,
+    _controller_metrics,
     _reconciling,
     _releasing,
     _static_ports,
@@ -127,7 +127,7 @@ class ClaimReconciler:
     async def bind(self, claim: api.HostPortClaim) -> api.HostPortClaim | str:
         """Bind a claim now: the bound claim, or why it stays Pending.
 
-        The reconcile path, and the admission path of per-pod claims (``_templates``): both
+        The reconcile path, and the admission path of per-pod claims (``_claim_provisioner``): both
         may run for one claim at once; the claim's resourceVersion precondition lets one bind
         win, and the loser's HostPort is released by the HostPort reconciler.
 
@@ -223,7 +223,7 @@ class ClaimReconciler:
             except kube.AlreadyExists:
                 existing = self._ctx.caches.hostport_informer.store.get(api.hostport_name(port))
                 ports.hold(port, existing.spec.host_port_class_name if existing else class_name)
-                _metrics.ALLOCATION_CONFLICTS.inc()
+                _controller_metrics.ALLOCATION_CONFLICTS.inc()
                 logger.debug("port taken, trying the next", port=port)
                 continue
             except BaseException:
@@ -236,7 +236,7 @@ class ClaimReconciler:
     async def _bind(self, claim: api.HostPortClaim, port: int) -> api.HostPortClaim:
         bound = await _claim_writes.patch_bound_name(self._ctx, claim, port)
         self._ctx.created.pop(claim.metadata.uid, None)
-        _metrics.ALLOCATIONS.inc()
+        _controller_metrics.ALLOCATIONS.inc()
         return await self._ensure_bound(bound, port)
 
     async def _ensure_bound(self, claim: api.HostPortClaim, port: int) -> api.HostPortClaim:
@@ -270,7 +270,8 @@ class ClaimReconciler:
         return claim
 
     async def _pending(self, claim: api.HostPortClaim, reason: str, message: str) -> str:
-        _metrics.ALLOCATION_FAILURES.labels(reason).inc()  # the condition's reason, always
+        # labelled by the condition's reason, always
+        _controller_metrics.ALLOCATION_FAILURES.labels(reason).inc()
         wanted = _context.condition(
             BOUND, False, reason, message, generation=claim.metadata.generation
         )

@@ -28,7 +28,7 @@ import anyio.lowlevel
 import structlog
 
 from hpa import kube
-from hpa.controllers import _metrics, _queueing, _reconciling
+from hpa.controllers import _controller_metrics, _queueing, _reconciling
 
 logger = structlog.get_logger(__name__)
 
@@ -62,16 +62,16 @@ class Controller:
         self._in_flight: set[anyio.CancelScope] = set()
         # Every series of the controller exists from the start, at 0, so that rate() and
         # increase() see its first error too (controller-runtime does the same).
-        for result in _metrics.RESULTS:
-            _metrics.RECONCILE_TOTAL.labels(name, result)
+        for result in _controller_metrics.RESULTS:
+            _controller_metrics.RECONCILE_TOTAL.labels(name, result)
         for counter in (
-            _metrics.RECONCILE_ERRORS,
-            _metrics.RECONCILE_ERRORS_TOTAL,
-            _metrics.TERMINAL_RECONCILE_ERRORS,
+            _controller_metrics.RECONCILE_ERRORS,
+            _controller_metrics.RECONCILE_ERRORS_TOTAL,
+            _controller_metrics.TERMINAL_RECONCILE_ERRORS,
         ):
             counter.labels(name)
-        _metrics.MAX_CONCURRENT_RECONCILES.labels(name).set(workers)
-        self._active = _metrics.ACTIVE_WORKERS.labels(name)
+        _controller_metrics.MAX_CONCURRENT_RECONCILES.labels(name).set(workers)
+        self._active = _controller_metrics.ACTIVE_WORKERS.labels(name)
 
     async def run(
         self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED
@@ -115,16 +115,16 @@ class Controller:
                 with anyio.fail_after(max(self.drain_timeout, 30.0)):
                     result = await self.reconciler.reconcile(key)
             except _reconciling.TerminalError as error:
-                self._count(_metrics.RESULT_ERROR, terminal=True)
+                self._count(_controller_metrics.RESULT_ERROR, terminal=True)
                 logger.error("reconcile failed for good", error=str(error))
                 self.queue.forget(key)
             except kube.Conflict as error:
                 # Routine with optimistic concurrency: the cache was behind; read and retry.
-                self._count(_metrics.RESULT_REQUEUE)
+                self._count(_controller_metrics.RESULT_REQUEUE)
                 logger.debug("reconcile conflicted, retrying", error=str(error))
                 self.queue.add_rate_limited(key)
             except Exception as error:
-                self._count(_metrics.RESULT_ERROR)
+                self._count(_controller_metrics.RESULT_ERROR)
                 delay = self.queue.add_rate_limited(key)
                 retry_after = getattr(error, "retry_after", None)
                 if retry_after and retry_after > delay:
@@ -139,20 +139,20 @@ class Controller:
             else:
                 self.queue.forget(key)
                 if result.requeue_after is not None:
-                    self._count(_metrics.RESULT_REQUEUE_AFTER)
+                    self._count(_controller_metrics.RESULT_REQUEUE_AFTER)
                     self.queue.add_after(key, result.requeue_after)
                 else:
-                    self._count(_metrics.RESULT_SUCCESS)
+                    self._count(_controller_metrics.RESULT_SUCCESS)
             finally:
                 elapsed = time.perf_counter() - started
-                _metrics.RECONCILE_DURATION.labels(self.name).observe(elapsed)
-                _metrics.RECONCILE_TIME.labels(self.name).observe(elapsed)
+                _controller_metrics.RECONCILE_DURATION.labels(self.name).observe(elapsed)
+                _controller_metrics.RECONCILE_TIME.labels(self.name).observe(elapsed)
 
     def _count(self, result: str, *, terminal: bool = False) -> None:
         """One reconcile's outcome, in hpa's and controller-runtime's counters."""
-        _metrics.RECONCILE_TOTAL.labels(self.name, result).inc()
-        if result == _metrics.RESULT_ERROR:
-            _metrics.RECONCILE_ERRORS.labels(self.name).inc()
-            _metrics.RECONCILE_ERRORS_TOTAL.labels(self.name).inc()
+        _controller_metrics.RECONCILE_TOTAL.labels(self.name, result).inc()
+        if result == _controller_metrics.RESULT_ERROR:
+            _controller_metrics.RECONCILE_ERRORS.labels(self.name).inc()
+            _controller_metrics.RECONCILE_ERRORS_TOTAL.labels(self.name).inc()
         if terminal:
-            _metrics.TERMINAL_RECONCILE_ERRORS.labels(self.name).inc()
+            _controller_metrics.TERMINAL_RECONCILE_ERRORS.labels(self.name).inc()

@@ -54,7 +54,7 @@ def unbound_claims(caches: kube.Caches, class_name: str | None = None) -> list[s
     claims = (
         caches.claim_informer.store.list()
         if class_name is None
-        else caches.claim_informer.store.by_index(kube.BY_CLASS, class_name)
+        else caches.claim_informer.store.lookup(kube.BY_CLASS, class_name)
     )
     return [
         _claim_key(claim)
@@ -74,7 +74,7 @@ def on_claim(
             return
         key = _claim_key(claim)
         claims(key)
-        for hostport in caches.hostport_informer.store.by_index(kube.BY_CLAIM, key):
+        for hostport in caches.hostport_informer.store.lookup(kube.BY_CLAIM, key):
             hostports(hostport.metadata.name)
 
     return handle

@@ -20,17 +20,18 @@ import structlog
 
 from hpa import api, index, kube, observability
 from hpa.controllers import (
+    _claim_provisioner,
     _claim_reconciler,
-    _classes,
+    _class_reconciler,
     _context,
     _controller,
+    _controller_metrics,
     _handlers,
-    _health,
-    _hostports,
-    _metrics,
-    _quotas,
+    _hostport_reconciler,
+    _quota_reconciler,
     _repair,
-    _templates,
+    _statefulset_reconciler,
+    _watch_health,
 )
 
 logger = structlog.get_logger(__name__)
@@ -56,7 +57,7 @@ class Manager:
         readiness: the checks to update; a new object by default.
         liveness: the liveness checks to update (``/healthz``); a new object by default.
         watch_unready_after, watch_dead_after: seconds of failing informers after which the
-            replica stops being ready, then live (``_health``).
+            replica stops being ready, then live (``_watch_health``).
     """
 
     def __init__(
@@ -66,7 +67,7 @@ class Manager:
         identity: str,
         namespace: str,
         leader_elect: bool = True,
-        lease_name: str = "hpa-leader",
+        lease_name: str = api.LEASE_NAME,
         workers: int = 4,
         lease_duration: float = 15.0,
         renew_deadline: float = 10.0,
@@ -76,15 +77,15 @@ class Manager:
         watch_timeout: int = 300,
         readiness: observability.Readiness | None = None,
         liveness: observability.Readiness | None = None,
-        watch_unready_after: float = _health.UNREADY_AFTER,
-        watch_dead_after: float = _health.DEAD_AFTER,
+        watch_unready_after: float = _watch_health.UNREADY_AFTER,
+        watch_dead_after: float = _watch_health.DEAD_AFTER,
     ) -> None:
         self.client = client
         self.identity = identity
         self.readiness = readiness or observability.Readiness()
         self.liveness = liveness or observability.Readiness()
         self.caches = kube.Caches(client, watch_timeout=watch_timeout)
-        self.watch_health = _health.WatchHealth(
+        self.watch_health = _watch_health.WatchHealth(
             self.caches,
             readiness=self.readiness,
             liveness=self.liveness,
@@ -101,18 +102,18 @@ class Manager:
         claim_reconciler = _claim_reconciler.ClaimReconciler(self.context)
         self.claims = _controller.Controller("claim", claim_reconciler, workers=workers)
         #: Binds per-pod claims in the admission path (the webhook's ClaimProvisioner).
-        self.provisioner = _templates.ClaimProvisioner(self.context, claim_reconciler)
+        self.provisioner = _claim_provisioner.ClaimProvisioner(self.context, claim_reconciler)
         self.statefulsets = _controller.Controller(
-            "statefulset", _templates.StatefulSetReconciler(self.context), workers=1
+            "statefulset", _statefulset_reconciler.StatefulSetReconciler(self.context), workers=1
         )
         self.hostports = _controller.Controller(
-            "hostport", _hostports.HostPortReconciler(self.context), workers=workers
+            "hostport", _hostport_reconciler.HostPortReconciler(self.context), workers=workers
         )
         self.classes = _controller.Controller(
-            "class", _classes.ClassReconciler(self.context), workers=1
+            "class", _class_reconciler.ClassReconciler(self.context), workers=1
         )
         self.quotas = _controller.Controller(
-            "quota", _quotas.QuotaReconciler(self.context), workers=1
+            "quota", _quota_reconciler.QuotaReconciler(self.context), workers=1
         )
         self.repairer = _repair.Repairer(
             self.context,
@@ -217,7 +218,7 @@ class Manager:
             self.statefulsets.queue.add(key)
         self.leading.set()
         try:
-            with _metrics.leading(self.caches.claim_informer.store):
+            with _controller_metrics.leading(self.caches.claim_informer.store):
                 async with anyio.create_task_group() as group:
                     await group.start(self.claims.run, name="claim-controller")
                     await group.start(self.hostports.run, name="hostport-controller")

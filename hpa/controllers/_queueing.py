@@ -12,8 +12,8 @@ It follows client-go's ``workqueue`` semantics, which controller-runtime builds 
   :meth:`WorkQueue.forget` resets after a success.
 
 A named queue reports client-go's work queue metrics (``workqueue_*``, label ``name``) and
-``hpa_workqueue_depth`` through :class:`~hpa.controllers._metrics.QueueMetrics`, which it tells
-of every add, take, finish and delayed add; an unnamed one reports nothing.
+``hpa_workqueue_depth`` through :class:`~hpa.controllers._controller_metrics.QueueMetrics`,
+which it tells of every add, take, finish and delayed add; an unnamed one reports nothing.
 
 Single-threaded (one event loop); waiting uses an :class:`anyio.Event` per wake-up.
 """
@@ -25,7 +25,7 @@ from typing import Final
 
 import anyio
 
-from hpa.controllers import _metrics
+from hpa.controllers import _controller_metrics
 
 #: client-go's DefaultControllerRateLimiter item back-off.
 BASE_DELAY: Final = 0.005
@@ -88,7 +88,9 @@ class WorkQueue:
         self._on_depth = on_depth
         self._clock = clock
         self.name = name
-        self._metrics = _metrics.QueueMetrics(name) if name else _metrics.UNNAMED_QUEUE
+        self._metrics = (
+            _controller_metrics.QueueMetrics(name) if name else _controller_metrics.UNNAMED_QUEUE
+        )
         self._shut_down = False
 
     def __len__(self) -> int:

@@ -115,7 +115,7 @@ def cooling(context: _context.Context, class_name: str) -> list[api.HostPort]:
     """HostPorts of the class that are Released and wait out the reuse delay."""
     return [
         hostport
-        for hostport in context.caches.hostport_informer.store.by_index(kube.BY_CLASS, class_name)
+        for hostport in context.caches.hostport_informer.store.lookup(kube.BY_CLASS, class_name)
         if hostport.status.phase == api.PHASE_RELEASED
         and policy(context, hostport) == api.RECLAIM_DELETE
         and hostport.metadata.deletion_timestamp is None

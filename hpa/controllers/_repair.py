@@ -26,7 +26,7 @@ import msgspec
 import structlog
 
 from hpa import api, kube
-from hpa.controllers import _claim_writes, _context, _metrics, _releasing
+from hpa.controllers import _claim_writes, _context, _controller_metrics, _releasing
 
 logger = structlog.get_logger(__name__)
 
@@ -184,5 +184,5 @@ class Repairer:
         return ref is not None and ref.uid == claim.metadata.uid
 
     def _count(self, kind: str, **fields: object) -> None:
-        _metrics.REPAIR_ACTIONS.labels(kind).inc()
+        _controller_metrics.REPAIR_ACTIONS.labels(kind).inc()
         logger.warning("repaired", kind=kind, **fields)

@@ -1,11 +1,28 @@
 """The only package that talks to the cluster: configuration, typed calls, informers, leases.
 
 kr8s finds the configuration and authenticates (:class:`Kr8sTransport`); :class:`Client` makes
-typed calls decoded with msgspec and raises the typed errors of ``_errors``; :class:`Informer`
-keeps a store per kind by list-then-watch; :class:`Caches` bundles the informers hpa needs;
-:class:`LeaderElector` holds a Lease with client-go's semantics.
+typed calls to the endpoints of ``_endpoints``, decoded with msgspec into hpa's kinds and the
+built-in ones of ``_builtin_kinds``, and raises the typed errors of ``_exceptions``;
+:class:`Informer` keeps a store per kind by list-then-watch, with lookups by other keys;
+:class:`Caches` bundles the informers hpa needs; :class:`LeaderElector` holds a Lease with
+client-go's semantics.
 """
 
+from hpa.kube._builtin_kinds import (
+    Event,
+    EventSource,
+    Lease,
+    LeaseSpec,
+    Namespace,
+    ObjectReference,
+    Pod,
+    ResourceQuota,
+    ResourceQuotaSpec,
+    ResourceQuotaStatus,
+    StatefulSet,
+    StatefulSetSpec,
+    pod_projection,
+)
 from hpa.kube._caches import (
     BY_CLAIM,
     BY_CLAIM_UID,
@@ -17,7 +34,19 @@ from hpa.kube._caches import (
 )
 from hpa.kube._client import DEFAULT_TIMEOUT, Client, Page, PatchType, WatchEvent
 from hpa.kube._election import LEADER, LeaderElector
-from hpa.kube._errors import (
+from hpa.kube._endpoints import (
+    CLAIMS,
+    CLASSES,
+    EVENTS,
+    HOSTPORTS,
+    LEASES,
+    NAMESPACES,
+    PODS,
+    RESOURCE_QUOTAS,
+    STATEFULSETS,
+    Resource,
+)
+from hpa.kube._exceptions import (
     AlreadyExists,
     Conflict,
     Forbidden,
@@ -41,34 +70,9 @@ from hpa.kube._informers import (
     split_key,
     struct_decoder,
 )
+from hpa.kube._micro_time import micro_time
+from hpa.kube._quantities import quantity_count
 from hpa.kube._recording import NORMAL, WARNING, EventRecorder, reference
-from hpa.kube._resources import (
-    CLAIMS,
-    CLASSES,
-    EVENTS,
-    HOSTPORTS,
-    LEASES,
-    NAMESPACES,
-    PODS,
-    RESOURCE_QUOTAS,
-    STATEFULSETS,
-    Event,
-    EventSource,
-    Lease,
-    LeaseSpec,
-    Namespace,
-    ObjectReference,
-    Pod,
-    Resource,
-    ResourceQuota,
-    ResourceQuotaSpec,
-    ResourceQuotaStatus,
-    StatefulSet,
-    StatefulSetSpec,
-    micro_time,
-    pod_projection,
-    quantity_count,
-)
 from hpa.kube._transport import Kr8sTransport, Request, Response, Stream, Transport
 
 __all__ = [

@@ -14,9 +14,9 @@ import anyio
 import anyio.abc
 
 from hpa import api
-from hpa.kube import _client, _errors, _informers, _resources
+from hpa.kube import _builtin_kinds, _client, _endpoints, _exceptions, _informers
 
-#: Secondary index names.
+#: Names of the store lookups (``Store.add_lookup``): each finds objects by another key.
 BY_CLAIM_UID: Final = "claim-uid"
 BY_CLAIM: Final = "claim"
 BY_CLASS: Final = "class"
@@ -27,9 +27,9 @@ BY_STATEFULSET: Final = "statefulset"
 
 def _namespaced_key(
     obj: api.HostPortClaim
-    | _resources.Namespace
-    | _resources.ResourceQuota
-    | _resources.StatefulSet,
+    | _builtin_kinds.Namespace
+    | _builtin_kinds.ResourceQuota
+    | _builtin_kinds.StatefulSet,
 ) -> str:
     return _informers.object_key(obj.metadata.namespace, obj.metadata.name)
 
@@ -42,7 +42,7 @@ def _class_key(obj: api.HostPortClass) -> str:
     return obj.metadata.name
 
 
-def _pod_key(pod: _resources.Pod) -> str:
+def _pod_key(pod: _builtin_kinds.Pod) -> str:
     return _informers.object_key(pod.namespace, pod.name)
 
 
@@ -73,67 +73,67 @@ class Caches:
         self._client = client
         self.class_informer = _informers.Informer(
             client,
-            _resources.CLASSES,
+            _endpoints.CLASSES,
             decode=_informers.struct_decoder(api.HostPortClass),
             key=_class_key,
             watch_timeout=watch_timeout,
         )
         self.claim_informer = _informers.Informer(
             client,
-            _resources.CLAIMS,
+            _endpoints.CLAIMS,
             decode=_informers.struct_decoder(api.HostPortClaim),
             key=_namespaced_key,
             watch_timeout=watch_timeout,
         )
         self.hostport_informer = _informers.Informer(
             client,
-            _resources.HOSTPORTS,
+            _endpoints.HOSTPORTS,
             decode=_informers.struct_decoder(api.HostPort),
             key=_hostport_key,
             watch_timeout=watch_timeout,
         )
         self.pod_informer = _informers.Informer(
             client,
-            _resources.PODS,
-            decode=_resources.pod_projection,
+            _endpoints.PODS,
+            decode=_builtin_kinds.pod_projection,
             key=_pod_key,
             label_selector=api.POD_LABEL,
             watch_timeout=watch_timeout,
         )
         self.namespace_informer = _informers.Informer(
             client,
-            _resources.NAMESPACES,
-            decode=_informers.struct_decoder(_resources.Namespace),
+            _endpoints.NAMESPACES,
+            decode=_informers.struct_decoder(_builtin_kinds.Namespace),
             key=_namespaced_key,
             watch_timeout=watch_timeout,
         )
         self.quota_informer = _informers.Informer(
             client,
-            _resources.RESOURCE_QUOTAS,
-            decode=_informers.struct_decoder(_resources.ResourceQuota),
+            _endpoints.RESOURCE_QUOTAS,
+            decode=_informers.struct_decoder(_builtin_kinds.ResourceQuota),
             key=_namespaced_key,
             watch_timeout=watch_timeout,
         )
         self.statefulset_informer = _informers.Informer(
             client,
-            _resources.STATEFULSETS,
-            decode=_informers.struct_decoder(_resources.StatefulSet),
+            _endpoints.STATEFULSETS,
+            decode=_informers.struct_decoder(_builtin_kinds.StatefulSet),
             key=_namespaced_key,
             watch_timeout=watch_timeout,
         )
-        self.claim_informer.store.add_index(BY_STATEFULSET, _statefulset_of)
-        self.quota_informer.store.add_index(BY_NAMESPACE, lambda q: [q.metadata.namespace])
-        self.claim_informer.store.add_index(
+        self.claim_informer.store.add_lookup(BY_STATEFULSET, _statefulset_of)
+        self.quota_informer.store.add_lookup(BY_NAMESPACE, lambda q: [q.metadata.namespace])
+        self.claim_informer.store.add_lookup(
             BY_NAMESPACE_CLASS,
             lambda c: [_informers.object_key(c.metadata.namespace, c.spec.host_port_class_name)],
         )
-        self.hostport_informer.store.add_index(BY_CLAIM, _claim_of)
-        self.hostport_informer.store.add_index(BY_CLAIM_UID, _claim_uid_of)
-        self.hostport_informer.store.add_index(BY_CLASS, lambda hp: [hp.spec.host_port_class_name])
-        self.claim_informer.store.add_index(
+        self.hostport_informer.store.add_lookup(BY_CLAIM, _claim_of)
+        self.hostport_informer.store.add_lookup(BY_CLAIM_UID, _claim_uid_of)
+        self.hostport_informer.store.add_lookup(BY_CLASS, lambda hp: [hp.spec.host_port_class_name])
+        self.claim_informer.store.add_lookup(
             BY_CLASS, lambda claim: [claim.spec.host_port_class_name]
         )
-        self.pod_informer.store.add_index(
+        self.pod_informer.store.add_lookup(
             BY_CLAIM,
             lambda pod: [_informers.object_key(pod.namespace, c) for c in pod.claims.values()],
         )
@@ -185,13 +185,13 @@ class Caches:
         """
         try:
             return await self._client.get(
-                _resources.CLAIMS,
+                _endpoints.CLAIMS,
                 name,
                 namespace=namespace,
                 type=api.HostPortClaim,
                 request_timeout=request_timeout,
             )
-        except _errors.NotFound:
+        except _exceptions.NotFound:
             return None
 
     def namespace_labels(self, name: str) -> dict[str, str] | None:
@@ -205,11 +205,11 @@ class Caches:
 
     def hostports_of_claim(self, claim: api.HostPortClaim) -> list[api.HostPort]:
         """HostPorts whose claimRef names this claim (same uid)."""
-        return self.hostport_informer.store.by_index(BY_CLAIM_UID, claim.metadata.uid)
+        return self.hostport_informer.store.lookup(BY_CLAIM_UID, claim.metadata.uid)
 
-    def pods_using(self, namespace: str, claim_name: str) -> list[_resources.Pod]:
+    def pods_using(self, namespace: str, claim_name: str) -> list[_builtin_kinds.Pod]:
         """Pods whose claim annotations name this claim."""
-        return self.pod_informer.store.by_index(
+        return self.pod_informer.store.lookup(
             BY_CLAIM, _informers.object_key(namespace, claim_name)
         )
 
@@ -217,28 +217,28 @@ class Caches:
         """``(name, hard)`` of each cached ResourceQuota of the namespace limiting ``key``."""
         return sorted(
             (quota.metadata.name, quota.spec.hard[key])
-            for quota in self.quota_informer.store.by_index(BY_NAMESPACE, namespace)
+            for quota in self.quota_informer.store.lookup(BY_NAMESPACE, namespace)
             if key in quota.spec.hard
         )
 
-    def quotas(self, namespace: str) -> list[_resources.ResourceQuota]:
+    def quotas(self, namespace: str) -> list[_builtin_kinds.ResourceQuota]:
         """The cached ResourceQuotas of a namespace."""
-        return self.quota_informer.store.by_index(BY_NAMESPACE, namespace)
+        return self.quota_informer.store.lookup(BY_NAMESPACE, namespace)
 
     def claims_of_class(self, namespace: str, class_name: str) -> int:
         """How many claims of a class the namespace holds (in the cache)."""
         return len(
-            self.claim_informer.store.by_index(
+            self.claim_informer.store.lookup(
                 BY_NAMESPACE_CLASS, _informers.object_key(namespace, class_name)
             )
         )
 
-    def statefulset(self, namespace: str, name: str) -> _resources.StatefulSet | None:
+    def statefulset(self, namespace: str, name: str) -> _builtin_kinds.StatefulSet | None:
         """The cached StatefulSet, or None."""
         return self.statefulset_informer.store.get(name, namespace=namespace)
 
     def claims_of_statefulset(self, namespace: str, name: str) -> list[api.HostPortClaim]:
         """Per-pod claims labelled with this StatefulSet."""
-        return self.claim_informer.store.by_index(
+        return self.claim_informer.store.lookup(
             BY_STATEFULSET, _informers.object_key(namespace, name)
         )

@@ -3,7 +3,7 @@
 Responses are decoded with msgspec straight into the wire Structs of ``hpa.api`` (or a
 caller's type), never into kr8s objects: kr8s wraps every object in a Box, which costs ~3 ms an
 object and would dominate a list of thousands. Every call carries an explicit timeout; every
-failure is a typed :mod:`~hpa.kube._errors` error.
+failure is a typed :mod:`~hpa.kube._exceptions` error.
 
 Writes are patches: a merge patch (with ``metadata.resourceVersion`` when the write must not
 race) or a JSON patch (with a ``test`` op). A decoded Struct is never sent back whole, since it
@@ -17,7 +17,7 @@ from typing import Any, Final, Generic, Literal, TypeVar
 
 import msgspec
 
-from hpa.kube import _errors, _resources, _transport
+from hpa.kube import _endpoints, _exceptions, _transport
 
 T = TypeVar("T")
 
@@ -113,14 +113,14 @@ class Client:
             )
         )
         if response.status >= 400:
-            raise _errors.error_from_response(
+            raise _exceptions.error_from_response(
                 status=response.status, body=response.body, retry_after=response.retry_after
             )
         return response.body
 
     async def get(
         self,
-        resource: _resources.Resource,
+        resource: _endpoints.Resource,
         name: str,
         *,
         type: type[T],
@@ -141,7 +141,7 @@ class Client:
 
     async def list_page(
         self,
-        resource: _resources.Resource,
+        resource: _endpoints.Resource,
         *,
         namespace: str = "",
         label_selector: str = "",
@@ -166,7 +166,7 @@ class Client:
 
     async def list_raw(
         self,
-        resource: _resources.Resource,
+        resource: _endpoints.Resource,
         *,
         namespace: str = "",
         label_selector: str = "",
@@ -197,7 +197,7 @@ class Client:
 
     async def list(
         self,
-        resource: _resources.Resource,
+        resource: _endpoints.Resource,
         *,
         type: type[T],
         namespace: str = "",
@@ -221,7 +221,7 @@ class Client:
 
     async def create(
         self,
-        resource: _resources.Resource,
+        resource: _endpoints.Resource,
         body: Any,
         *,
         type: type[T],
@@ -248,7 +248,7 @@ class Client:
 
     async def patch(
         self,
-        resource: _resources.Resource,
+        resource: _endpoints.Resource,
         name: str,
         patch: Mapping[str, Any] | Sequence[Mapping[str, Any]],
         *,
@@ -282,7 +282,7 @@ class Client:
 
     async def delete(
         self,
-        resource: _resources.Resource,
+        resource: _endpoints.Resource,
         name: str,
         *,
         namespace: str = "",
@@ -316,7 +316,7 @@ class Client:
     @contextlib.asynccontextmanager
     async def watch(
         self,
-        resource: _resources.Resource,
+        resource: _endpoints.Resource,
         *,
         resource_version: str,
         namespace: str = "",
@@ -349,7 +349,9 @@ class Client:
         )
         async with self.transport.stream(request) as stream:
             if stream.status >= 400:
-                raise _errors.error_from_response(status=stream.status, body=await stream.read())
+                raise _exceptions.error_from_response(
+                    status=stream.status, body=await stream.read()
+                )
             # aclosing: a consumer that stops early closes the generators here, in its own
             # task, instead of leaving them to the garbage collector.
             async with contextlib.aclosing(_events(stream)) as events:
@@ -372,8 +374,8 @@ async def _events(stream: _transport.Stream) -> AsyncGenerator[WatchEvent, None]
             try:
                 event = _EVENT_DECODER.decode(line)
             except (msgspec.DecodeError, msgspec.ValidationError) as error:
-                raise _errors.Retryable("malformed watch event", reason="Malformed") from error
+                raise _exceptions.Retryable("malformed watch event", reason="Malformed") from error
             if event.type == "ERROR":
-                status = msgspec.json.decode(event.object, type=_errors.Status)
-                raise _errors.error_from_status(status)
+                status = msgspec.json.decode(event.object, type=_exceptions.Status)
+                raise _exceptions.error_from_status(status)
             yield event

@@ -32,7 +32,7 @@ import anyio.abc
 import structlog
 
 from hpa import api, observability
-from hpa.kube import _client, _errors, _informers, _resources
+from hpa.kube import _builtin_kinds, _client, _endpoints, _exceptions, _informers, _micro_time
 
 logger = structlog.get_logger(__name__)
 
@@ -81,7 +81,7 @@ class LeaderElector:
         self._lease_duration = lease_duration
         self._renew_deadline = renew_deadline
         self._retry_period = retry_period
-        self._observed: _resources.LeaseSpec | None = None
+        self._observed: _builtin_kinds.LeaseSpec | None = None
         self._observed_version = ""
         self._observed_at = 0.0
         self._released: anyio.Event | None = None  # made in the loop, by _acquire()
@@ -156,12 +156,12 @@ class LeaderElector:
         remaining = self._observed_at + observed.lease_duration_seconds - time.monotonic()
         return min(delay, remaining) if remaining > 0 else delay
 
-    def _lease_informer(self) -> _informers.Informer[_resources.Lease]:
+    def _lease_informer(self) -> _informers.Informer[_builtin_kinds.Lease]:
         """An informer of this one Lease (by field selector), calling :meth:`_lease_changed`."""
-        informer: _informers.Informer[_resources.Lease] = _informers.Informer(
+        informer: _informers.Informer[_builtin_kinds.Lease] = _informers.Informer(
             self._client,
-            _resources.LEASES,
-            decode=_informers.struct_decoder(_resources.Lease),
+            _endpoints.LEASES,
+            decode=_informers.struct_decoder(_builtin_kinds.Lease),
             key=lambda lease: lease.metadata.name,
             namespace=self.namespace,
             field_selector=f"metadata.name={self.name}",
@@ -169,7 +169,9 @@ class LeaderElector:
         informer.add_handler(self._lease_changed)
         return informer
 
-    def _lease_changed(self, old: _resources.Lease | None, new: _resources.Lease | None) -> None:
+    def _lease_changed(
+        self, old: _builtin_kinds.Lease | None, new: _builtin_kinds.Lease | None
+    ) -> None:
         """While not leading, observe every change of the Lease and wake on a release.
 
         The leader ignores them: its own GET-then-PATCH keeps what it observed, and a late
@@ -198,18 +200,18 @@ class LeaderElector:
 
     async def _try_acquire_or_renew(self) -> bool:
         request_timeout = self._retry_period
-        stamp = _resources.micro_time(dt.datetime.now(dt.UTC))
+        stamp = _micro_time.micro_time(dt.datetime.now(dt.UTC))
         try:
             lease = await self._client.get(
-                _resources.LEASES,
+                _endpoints.LEASES,
                 self.name,
                 namespace=self.namespace,
-                type=_resources.Lease,
+                type=_builtin_kinds.Lease,
                 request_timeout=request_timeout,
             )
-        except _errors.NotFound:
+        except _exceptions.NotFound:
             return await self._create(stamp, request_timeout=request_timeout)
-        except _errors.KubeError as error:
+        except _exceptions.KubeError as error:
             logger.info("lease read failed", error=str(error))
             return False
         self._observe(lease)
@@ -230,14 +232,14 @@ class LeaderElector:
         }
         try:
             updated = await self._client.patch(
-                _resources.LEASES,
+                _endpoints.LEASES,
                 self.name,
                 patch,
                 namespace=self.namespace,
-                type=_resources.Lease,
+                type=_builtin_kinds.Lease,
                 request_timeout=request_timeout,
             )
-        except _errors.KubeError as error:
+        except _exceptions.KubeError as error:
             logger.info("lease update failed", error=str(error), status=error.status)
             return False
         if taking_over:
@@ -246,9 +248,9 @@ class LeaderElector:
         return True
 
     async def _create(self, stamp: str, *, request_timeout: float) -> bool:
-        lease = _resources.Lease(
+        lease = _builtin_kinds.Lease(
             metadata=api.ObjectMeta(name=self.name, namespace=self.namespace),
-            spec=_resources.LeaseSpec(
+            spec=_builtin_kinds.LeaseSpec(
                 holder_identity=self.identity,
                 lease_duration_seconds=max(1, round(self._lease_duration)),
                 acquire_time=stamp,
@@ -257,20 +259,20 @@ class LeaderElector:
         )
         try:
             created = await self._client.create(
-                _resources.LEASES,
+                _endpoints.LEASES,
                 lease,
                 namespace=self.namespace,
-                type=_resources.Lease,
+                type=_builtin_kinds.Lease,
                 request_timeout=request_timeout,
             )
-        except _errors.KubeError as error:
+        except _exceptions.KubeError as error:
             logger.info("lease create failed", error=str(error), status=error.status)
             return False
         self.transitions += 1
         self._observe(created)
         return True
 
-    def _observe(self, lease: _resources.Lease) -> None:
+    def _observe(self, lease: _builtin_kinds.Lease) -> None:
         if lease.spec != self._observed:
             self._observed = lease.spec
             self._observed_at = time.monotonic()
@@ -279,7 +281,7 @@ class LeaderElector:
     async def _release(self) -> None:
         if self._observed is None or self._observed.holder_identity != self.identity:
             return
-        stamp = _resources.micro_time(api.now())
+        stamp = _micro_time.micro_time(api.now())
         patch = {
             "metadata": {"resourceVersion": self._observed_version},
             "spec": {
@@ -291,14 +293,14 @@ class LeaderElector:
         }
         try:
             await self._client.patch(
-                _resources.LEASES,
+                _endpoints.LEASES,
                 self.name,
                 patch,
                 namespace=self.namespace,
-                type=_resources.Lease,
+                type=_builtin_kinds.Lease,
                 request_timeout=self._retry_period,
             )
-        except _errors.KubeError as error:
+        except _exceptions.KubeError as error:
             logger.info("lease release failed", error=str(error))
         else:
             logger.info("released the lease", lease=f"{self.namespace}/{self.name}")

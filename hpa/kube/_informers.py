@@ -17,7 +17,8 @@ without back-off on ``410 Gone`` and has no timeouts. This loop:
 
 Handlers are plain functions called with ``(old, new)`` for every change (``old`` None on add,
 ``new`` None on delete). They run in the informer's task, so they must be quick and not block:
-they update an index or add keys to a work queue. Objects in the store are immutable Structs.
+they update the port index or add keys to a work queue. Objects in the store are immutable
+Structs.
 """
 
 import builtins
@@ -33,7 +34,7 @@ import prometheus_client
 import structlog
 
 from hpa import observability
-from hpa.kube import _client, _errors, _resources
+from hpa.kube import _client, _endpoints, _exceptions
 
 logger = structlog.get_logger(__name__)
 
@@ -80,14 +81,15 @@ _VERSION_DECODER: Final = msgspec.json.Decoder(_Versioned)
 
 
 class Store(Generic[T]):
-    """The objects of one kind, keyed by ``namespace/name`` (or ``name``), with secondary
-    indexes. Readers get immutable Structs; only the informer writes."""
+    """The objects of one kind, keyed by ``namespace/name`` (or ``name``), with lookups by other
+    keys (:meth:`add_lookup`). Readers get immutable Structs; only the informer writes."""
 
     def __init__(self, *, key: Callable[[T], str]) -> None:
         self._key = key
         self._items: dict[str, T] = {}
-        self._indexers: dict[str, Callable[[T], Iterable[str]]] = {}
-        self._indexes: dict[str, dict[str, set[str]]] = {}
+        #: lookup name -> the keys an object is found by; lookup name -> key -> store keys.
+        self._keyers: dict[str, Callable[[T], Iterable[str]]] = {}
+        self._lookups: dict[str, dict[str, set[str]]] = {}
 
     def get(self, name: str, *, namespace: str = "") -> T | None:
         """The object named ``name`` (in ``namespace``), or None."""
@@ -111,18 +113,18 @@ class Store(Generic[T]):
     def __iter__(self) -> Iterator[T]:
         return iter(list(self._items.values()))
 
-    def add_index(self, name: str, values: Callable[[T], Iterable[str]]) -> None:
-        """Index objects by the values ``values(obj)`` gives, for :meth:`by_index`."""
-        self._indexers[name] = values
-        index: dict[str, set[str]] = {}
+    def add_lookup(self, name: str, values: Callable[[T], Iterable[str]]) -> None:
+        """Find objects by the keys ``values(obj)`` gives, with :meth:`lookup`."""
+        self._keyers[name] = values
+        table: dict[str, set[str]] = {}
         for key, obj in self._items.items():
             for value in values(obj):
-                index.setdefault(value, set()).add(key)
-        self._indexes[name] = index
+                table.setdefault(value, set()).add(key)
+        self._lookups[name] = table
 
-    def by_index(self, name: str, value: str) -> builtins.list[T]:
-        """The objects whose index ``name`` contains ``value``."""
-        keys = self._indexes[name].get(value, ())
+    def lookup(self, name: str, value: str) -> builtins.list[T]:
+        """The objects that lookup ``name`` finds by ``value``."""
+        keys = self._lookups[name].get(value, ())
         return [self._items[key] for key in keys if key in self._items]
 
     def key_of(self, obj: T) -> str:
@@ -134,29 +136,30 @@ class Store(Generic[T]):
         key = self._key(obj)
         old = self._items.get(key)
         if old is not None:
-            self._unindex(key, old)
+            self._forget(key, old)
         self._items[key] = obj
-        for name, values in self._indexers.items():
+        for name, values in self._keyers.items():
             for value in values(obj):
-                self._indexes[name].setdefault(value, set()).add(key)
+                self._lookups[name].setdefault(value, set()).add(key)
         return old
 
     def remove(self, key: str) -> T | None:
         """Drop the object with store key ``key``; returns it."""
         old = self._items.pop(key, None)
         if old is not None:
-            self._unindex(key, old)
+            self._forget(key, old)
         return old
 
-    def _unindex(self, key: str, obj: T) -> None:
-        for name, values in self._indexers.items():
-            index = self._indexes[name]
+    def _forget(self, key: str, obj: T) -> None:
+        """Drop ``obj`` (at store key ``key``) from every lookup."""
+        for name, values in self._keyers.items():
+            table = self._lookups[name]
             for value in values(obj):
-                keys = index.get(value)
+                keys = table.get(value)
                 if keys is not None:
                     keys.discard(key)
                     if not keys:
-                        del index[value]
+                        del table[value]
 
 
 class Backoff:
@@ -199,7 +202,7 @@ class Informer(Generic[T]):
     def __init__(
         self,
         client: _client.Client,
-        resource: _resources.Resource,
+        resource: _endpoints.Resource,
         *,
         decode: Callable[[bytes], T],
         key: Callable[[T], str],
@@ -244,7 +247,7 @@ class Informer(Generic[T]):
                 if not self.resource_version:
                     await self._list()
                 await self._watch()
-            except _errors.Gone as error:
+            except _exceptions.Gone as error:
                 reason = "gone"
                 self.resource_version = ""
                 # The first re-list waits a moment, the next ones longer: a server that answers
@@ -252,7 +255,7 @@ class Informer(Generic[T]):
                 delay = self._backoff.next()
                 log.info("watch expired, listing again", error=str(error), delay=round(delay, 3))
                 await anyio.sleep(delay)
-            except _errors.KubeError as error:
+            except _exceptions.KubeError as error:
                 reason = "error"
                 if self.failing_since is None:
                     self.failing_since = time.monotonic()

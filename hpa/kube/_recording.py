@@ -14,7 +14,7 @@ import msgspec
 import structlog
 
 from hpa import api
-from hpa.kube import _client, _errors, _resources
+from hpa.kube import _builtin_kinds, _client, _endpoints, _exceptions
 
 logger = structlog.get_logger(__name__)
 
@@ -37,9 +37,9 @@ class _Seen(msgspec.Struct, kw_only=True):
 
 def reference(
     *, kind: str, metadata: api.ObjectMeta, api_version: str = api.API_VERSION
-) -> _resources.ObjectReference:
+) -> _builtin_kinds.ObjectReference:
     """The ``involvedObject`` for an object of ``kind`` with ``metadata``."""
-    return _resources.ObjectReference(
+    return _builtin_kinds.ObjectReference(
         api_version=api_version,
         kind=kind,
         namespace=metadata.namespace,
@@ -75,7 +75,7 @@ class EventRecorder:
         self.written = 0
 
     async def record(
-        self, obj: _resources.ObjectReference, *, type: str, reason: str, message: str
+        self, obj: _builtin_kinds.ObjectReference, *, type: str, reason: str, message: str
     ) -> None:
         """Record that ``reason`` happened to ``obj``; never raises a KubeError."""
         key = (obj.uid or f"{obj.namespace}/{obj.name}", type, reason, message)
@@ -87,24 +87,24 @@ class EventRecorder:
                 return
             self._seen[key] = await self._create(obj, type=type, reason=reason, message=message)
             self._forget_oldest()
-        except _errors.KubeError as error:
+        except _exceptions.KubeError as error:
             self._seen.pop(key, None)
             logger.warning("event not recorded", reason=reason, object=obj.name, error=str(error))
 
     async def _create(
-        self, obj: _resources.ObjectReference, *, type: str, reason: str, message: str
+        self, obj: _builtin_kinds.ObjectReference, *, type: str, reason: str, message: str
     ) -> _Seen:
         moment = api.now()
         namespace = obj.namespace or self._namespace
         name = f"{obj.name}.{time.time_ns():x}"
-        event = _resources.Event(
+        event = _builtin_kinds.Event(
             metadata=api.ObjectMeta(name=name, namespace=namespace),
             involved_object=obj,
             reason=reason,
             message=message,
             type=type,
             count=1,
-            source=_resources.EventSource(component=self._component, host=self._instance),
+            source=_builtin_kinds.EventSource(component=self._component, host=self._instance),
             first_timestamp=moment,
             last_timestamp=moment,
             reporting_component=self._component,
@@ -112,7 +112,7 @@ class EventRecorder:
         )
         self.written += 1
         await self._client.create(
-            _resources.EVENTS, event, type=_resources.Event, namespace=namespace
+            _endpoints.EVENTS, event, type=_builtin_kinds.Event, namespace=namespace
         )
         return _Seen(name=name, namespace=namespace, count=1, first=moment, at=time.monotonic())
 
@@ -121,10 +121,10 @@ class EventRecorder:
         seen.at = time.monotonic()
         self.written += 1
         await self._client.patch(
-            _resources.EVENTS,
+            _endpoints.EVENTS,
             seen.name,
             {"count": seen.count, "lastTimestamp": msgspec.to_builtins(moment)},
-            type=_resources.Event,
+            type=_builtin_kinds.Event,
             namespace=seen.namespace,
         )
 

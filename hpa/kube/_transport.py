@@ -22,7 +22,7 @@ import kr8s.asyncio
 import msgspec
 import structlog
 
-from hpa.kube import _credentials, _errors
+from hpa.kube import _credentials, _exceptions
 
 logger = structlog.get_logger(__name__)
 
@@ -94,7 +94,9 @@ class _Kr8sStream:
                 if line:
                     yield line.encode()
         except httpx.TransportError as error:
-            raise _errors.Retryable("watch stream broke", reason=type(error).__name__) from error
+            raise _exceptions.Retryable(
+                "watch stream broke", reason=type(error).__name__
+            ) from error
 
 
 def _keep_idle_connections(api: Any) -> None:
@@ -155,7 +157,7 @@ class Kr8sTransport:
                 warnings.simplefilter("ignore")
                 api = await kr8s.asyncio.api(kubeconfig=kubeconfig)
         except (httpx.HTTPError, kr8s.ServerError, OSError) as error:
-            raise _errors.Retryable("cannot reach the API server") from error
+            raise _exceptions.Retryable("cannot reach the API server") from error
         return cls(api, credentials_max_age=credentials_max_age)
 
     async def aclose(self) -> None:
@@ -202,7 +204,7 @@ class Kr8sTransport:
                         retry_after=response.headers.get("retry-after"),
                     )
             except (httpx.TransportError, kr8s.APITimeoutError) as error:
-                raise _errors.Retryable(
+                raise _exceptions.Retryable(
                     "request to the API server failed", reason=type(error).__name__
                 ) from error
         raise AssertionError("unreachable: the second attempt returns")
@@ -219,7 +221,9 @@ class Kr8sTransport:
             async with self._open(request, await self._credentials.current()) as response:
                 yield _Kr8sStream(response)
         except (httpx.TransportError, kr8s.APITimeoutError) as error:
-            raise _errors.Retryable("watch request failed", reason=type(error).__name__) from error
+            raise _exceptions.Retryable(
+                "watch request failed", reason=type(error).__name__
+            ) from error
 
     @contextlib.asynccontextmanager
     async def _open(self, request: Request, token: str | None) -> AsyncIterator[httpx.Response]:

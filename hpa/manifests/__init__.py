@@ -10,25 +10,20 @@ and ``python -m hpa.manifests --chart charts/hpa`` the generated files of the He
 from hpa.manifests._chart import chart_files
 from hpa.manifests._install import (
     DEFAULT_IMAGE,
-    DEFAULT_NAMESPACE,
     EDIT_ROLE,
     HOST_NETWORK_POLICY,
-    LEASE_NAME,
-    SERVICE,
     VIEW_ROLE,
     Options,
     install_documents,
     service_monitor,
 )
 from hpa.manifests._kustomize import kustomize_files, render_yaml
+from hpa.manifests._webhook_configurations import webhook_configurations
 
 __all__ = [
     "DEFAULT_IMAGE",
-    "DEFAULT_NAMESPACE",
     "EDIT_ROLE",
     "HOST_NETWORK_POLICY",
-    "LEASE_NAME",
-    "SERVICE",
     "VIEW_ROLE",
     "Options",
     "chart_files",
@@ -36,4 +31,5 @@ __all__ = [
     "kustomize_files",
     "render_yaml",
     "service_monitor",
+    "webhook_configurations",
 ]

@@ -6,7 +6,7 @@ changes, as files the hand-written templates read with ``.Files.Get``.
   managed namespaces, so they are templates);
 - ``files/pod-match-conditions.yaml``: the CEL conditions of the pod webhooks.
 
-Everything else the templates write by hand. tests/unit/manifests/test_chart.py renders the
+Everything else the templates write by hand. tests/chart/test_chart.py renders the
 chart with ``helm template`` and compares it, object by object, with :func:`install_documents`
 for the values that have an ``hpa manifests`` flag, so the install has one source: this package.
 Write the files with ``python -m hpa.manifests --chart charts/hpa``.

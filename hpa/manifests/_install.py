@@ -15,28 +15,21 @@ from typing import Any, Final
 import msgspec
 import yaml
 
-from hpa import api, webhook
+from hpa import api
+from hpa.manifests import _webhook_configurations as webhook_configurations
 
-DEFAULT_NAMESPACE: Final = "hpa-system"
 DEFAULT_IMAGE: Final = "hpa:0.1.0"
-NAME: Final = "hpa"
-LEASE_NAME: Final = "hpa-leader"
-SERVICE: Final = "hpa-webhook"
-CERT_SECRET: Final = webhook.DEFAULT_SECRET_NAME
 #: The ClusterRoles aggregated into the built-in admin and edit roles, and into view.
-EDIT_ROLE: Final = f"{NAME}-edit"
-VIEW_ROLE: Final = f"{NAME}-view"
+EDIT_ROLE: Final = f"{api.APP_NAME}-edit"
+VIEW_ROLE: Final = f"{api.APP_NAME}-view"
 #: The policy (and its binding) that refuses hostNetwork in managed namespaces.
 HOST_NETWORK_POLICY: Final = f"{api.GROUP}-host-network"
 
-WEBHOOK_PORT: Final = webhook.DEFAULT_PORT
-METRICS_PORT: Final = 8080
-HEALTH_PORT: Final = 8081
 #: The preStop delay: long enough for endpoint removal to reach the API servers.
 PRE_STOP_SECONDS: Final = 5
 
-_LABELS: Final = {"app.kubernetes.io/name": NAME, "app.kubernetes.io/part-of": NAME}
-_SELECTOR: Final = {"app.kubernetes.io/name": NAME}
+_LABELS: Final = {"app.kubernetes.io/name": api.APP_NAME, "app.kubernetes.io/part-of": api.APP_NAME}
+_SELECTOR: Final = {"app.kubernetes.io/name": api.APP_NAME}
 
 Document = dict[str, Any]
 
@@ -44,14 +37,14 @@ Document = dict[str, Any]
 class Options(msgspec.Struct, frozen=True, kw_only=True):
     """What a user may change when rendering the install."""
 
-    namespace: str = DEFAULT_NAMESPACE
+    namespace: str = api.DEFAULT_NAMESPACE
     image: str = DEFAULT_IMAGE
     replicas: int = 2
     #: Label a namespace must carry for hpa's pod webhooks to act on its pods.
     namespace_label: str = api.NAMESPACE_LABEL
     namespace_label_value: str = api.NAMESPACE_LABEL_VALUE
     #: The leader-election Lease: the Role grants this one, and the Deployment runs with it.
-    lease_name: str = LEASE_NAME
+    lease_name: str = api.LEASE_NAME
     #: Admit pods with hostNetwork in managed namespaces: the Deployment runs with
     #: ``--allow-host-network`` and the policy that refuses hostNetwork is left out.
     allow_host_network: bool = False
@@ -84,7 +77,7 @@ def _metadata(name: str, namespace: str | None) -> Document:
     return meta
 
 
-def _meta(api_version: str, kind: str, options: Options, name: str = NAME) -> Document:
+def _meta(api_version: str, kind: str, options: Options, name: str = api.APP_NAME) -> Document:
     return {"apiVersion": api_version, "kind": kind, "metadata": _metadata(name, options.namespace)}
 
 
@@ -121,7 +114,7 @@ def _rbac(options: Options) -> list[Document]:
             ["admissionregistration.k8s.io"],
             ["mutatingwebhookconfigurations", "validatingwebhookconfigurations"],
             ["patch", "update"],
-            resourceNames=[webhook.MUTATING_NAME, webhook.VALIDATING_NAME],
+            resourceNames=[api.MUTATING_CONFIGURATION, api.VALIDATING_CONFIGURATION],
         ),
     ]
     namespace_rules = [
@@ -135,32 +128,36 @@ def _rbac(options: Options) -> list[Document]:
             resourceNames=[options.lease_name],
         ),
         _rule([""], ["secrets"], ["create"]),
-        _rule([""], ["secrets"], ["get", "update", "patch"], resourceNames=[CERT_SECRET]),
+        _rule([""], ["secrets"], ["get", "update", "patch"], resourceNames=[api.WEBHOOK_SECRET]),
     ]
-    subject = [{"kind": "ServiceAccount", "name": NAME, "namespace": options.namespace}]
+    subject = [{"kind": "ServiceAccount", "name": api.APP_NAME, "namespace": options.namespace}]
     rbac = "rbac.authorization.k8s.io/v1"
     return [
         {
             "apiVersion": rbac,
             "kind": "ClusterRole",
-            "metadata": _metadata(NAME, None),
+            "metadata": _metadata(api.APP_NAME, None),
             "rules": cluster_rules,
         },
         {
             "apiVersion": rbac,
             "kind": "ClusterRoleBinding",
-            "metadata": _metadata(NAME, None),
+            "metadata": _metadata(api.APP_NAME, None),
             "roleRef": {
                 "apiGroup": "rbac.authorization.k8s.io",
                 "kind": "ClusterRole",
-                "name": NAME,
+                "name": api.APP_NAME,
             },
             "subjects": subject,
         },
         {**_meta(rbac, "Role", options), "rules": namespace_rules},
         {
             **_meta(rbac, "RoleBinding", options),
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": NAME},
+            "roleRef": {
+                "apiGroup": "rbac.authorization.k8s.io",
+                "kind": "Role",
+                "name": api.APP_NAME,
+            },
             "subjects": subject,
         },
     ]
@@ -204,14 +201,19 @@ def _tenant_roles() -> list[Document]:
 
 def _service(options: Options) -> Document:
     return {
-        **_meta("v1", "Service", options, name=SERVICE),
+        **_meta("v1", "Service", options, name=api.WEBHOOK_SERVICE),
         "spec": {
             "selector": dict(_SELECTOR),
             "ports": [
-                {"name": "webhook", "port": 443, "targetPort": "webhook", "protocol": "TCP"},
+                {
+                    "name": "webhook",
+                    "port": api.WEBHOOK_SERVICE_PORT,
+                    "targetPort": "webhook",
+                    "protocol": "TCP",
+                },
                 {
                     "name": "metrics",
-                    "port": METRICS_PORT,
+                    "port": api.METRICS_PORT,
                     "targetPort": "metrics",
                     "protocol": "TCP",
                 },
@@ -227,32 +229,35 @@ def _field_env(name: str, path: str) -> Document:
 def _container(options: Options) -> Document:
     probe = {"httpGet": {"port": "health"}, "periodSeconds": 10, "timeoutSeconds": 2}
     return {
-        "name": NAME,
+        "name": api.APP_NAME,
         "image": options.image,
         "args": ["run"],
         "env": [
-            _field_env("HPA_NAMESPACE", "metadata.namespace"),
-            {"name": "HPA_LOG_FORMAT", "value": "json"},
+            _field_env(api.ENV_NAMESPACE, "metadata.namespace"),
+            {"name": api.ENV_LOG_FORMAT, "value": "json"},
             {
-                "name": "HPA_NAMESPACE_LABEL",
+                "name": api.ENV_NAMESPACE_LABEL,
                 "value": f"{options.namespace_label}={options.namespace_label_value}",
             },
-            {"name": "HPA_LEASE_NAME", "value": options.lease_name},
-            {"name": "HPA_ALLOW_HOST_NETWORK", "value": str(options.allow_host_network).lower()},
+            {"name": api.ENV_LEASE_NAME, "value": options.lease_name},
+            {
+                "name": api.ENV_ALLOW_HOST_NETWORK,
+                "value": str(options.allow_host_network).lower(),
+            },
         ],
         "ports": [
-            {"name": "webhook", "containerPort": WEBHOOK_PORT, "protocol": "TCP"},
-            {"name": "metrics", "containerPort": METRICS_PORT, "protocol": "TCP"},
-            {"name": "health", "containerPort": HEALTH_PORT, "protocol": "TCP"},
+            {"name": "webhook", "containerPort": api.WEBHOOK_PORT, "protocol": "TCP"},
+            {"name": "metrics", "containerPort": api.METRICS_PORT, "protocol": "TCP"},
+            {"name": "health", "containerPort": api.HEALTH_PORT, "protocol": "TCP"},
         ],
         "livenessProbe": {
             **probe,
-            "httpGet": {"path": "/healthz", "port": "health"},
+            "httpGet": {"path": api.PATH_LIVENESS, "port": "health"},
             "failureThreshold": 3,
         },
         "readinessProbe": {
             **probe,
-            "httpGet": {"path": "/readyz", "port": "health"},
+            "httpGet": {"path": api.PATH_READINESS, "port": "health"},
             "failureThreshold": 1,
         },
         "resources": {
@@ -283,7 +288,7 @@ def _deployment(options: Options) -> Document:
             "template": {
                 "metadata": {"labels": dict(_LABELS)},
                 "spec": {
-                    "serviceAccountName": NAME,
+                    "serviceAccountName": api.APP_NAME,
                     # A Fail-policy admission webhook for pods: evicting it to make room
                     # blocks pod creation in every managed namespace.
                     "priorityClassName": "system-cluster-critical",
@@ -316,12 +321,12 @@ def _pod_disruption_budget(options: Options) -> Document:
     }
 
 
-def _managed_namespaces(options: Options) -> webhook.LabelSelector:
+def _managed_namespaces(options: Options) -> api.LabelSelector:
     """Namespaces labelled for hpa, never hpa's own nor kube-system."""
-    return webhook.LabelSelector(
+    return api.LabelSelector(
         match_labels={options.namespace_label: options.namespace_label_value},
         match_expressions=(
-            webhook.Requirement(
+            api.Requirement(
                 key="kubernetes.io/metadata.name",
                 operator="NotIn",
                 values=(options.namespace, "kube-system"),
@@ -332,12 +337,12 @@ def _managed_namespaces(options: Options) -> webhook.LabelSelector:
 
 def _webhook_configurations(options: Options) -> list[Document]:
     """The webhook's own configurations; hpa writes their caBundle when it starts."""
-    configurations = webhook.webhook_configurations(
-        service=SERVICE,
+    configurations = webhook_configurations.webhook_configurations(
+        service=api.WEBHOOK_SERVICE,
         namespace=options.namespace,
         url=options.webhook_url,
         namespace_selector=_managed_namespaces(options),
-        service_account=NAME,
+        service_account=api.APP_NAME,
     )
     for configuration in configurations:
         configuration["metadata"]["labels"] = dict(_LABELS)
@@ -376,6 +381,6 @@ def service_monitor(options: Options | None = None) -> Document:
         "spec": {
             "jobLabel": "app.kubernetes.io/name",
             "selector": {"matchLabels": dict(_SELECTOR)},
-            "endpoints": [{"port": "metrics", "path": "/metrics", "interval": "30s"}],
+            "endpoints": [{"port": "metrics", "path": api.PATH_METRICS, "interval": "30s"}],
         },
     }

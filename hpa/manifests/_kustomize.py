@@ -10,7 +10,7 @@ from typing import Any, Final
 
 import yaml
 
-from hpa import webhook
+from hpa import api
 from hpa.manifests import _install
 
 CERT_MANAGER_SECRET: Final = "hpa-webhook-cert-manager"
@@ -72,8 +72,8 @@ def _kustomization(resources: list[str], **extra: Any) -> str:
 
 def _cert_manager_overlay() -> dict[str, str]:
     """Serving certificate from cert-manager instead of hpa's own CA."""
-    namespace = _install.DEFAULT_NAMESPACE
-    service = f"{_install.SERVICE}.{namespace}.svc"
+    namespace = api.DEFAULT_NAMESPACE
+    service = f"{api.WEBHOOK_SERVICE}.{namespace}.svc"
     issuer = {
         "apiVersion": "cert-manager.io/v1",
         "kind": "Issuer",
@@ -116,13 +116,13 @@ def _cert_manager_overlay() -> dict[str, str]:
     ]
     patches = [
         {
-            "target": {"kind": "Deployment", "name": _install.NAME},
+            "target": {"kind": "Deployment", "name": api.APP_NAME},
             "patch": render_yaml(deployment_patch),
         }
     ]
     for kind, name in (
-        ("MutatingWebhookConfiguration", webhook.MUTATING_NAME),
-        ("ValidatingWebhookConfiguration", webhook.VALIDATING_NAME),
+        ("MutatingWebhookConfiguration", api.MUTATING_CONFIGURATION),
+        ("ValidatingWebhookConfiguration", api.VALIDATING_CONFIGURATION),
     ):
         patches.append({"target": {"kind": kind, "name": name}, "patch": render_yaml(inject)})
     return {

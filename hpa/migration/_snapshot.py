@@ -7,7 +7,7 @@ Objects are kept as plain decoded JSON (the original's HostPorts fit none of hpa
 import dataclasses
 from typing import Any, Final
 
-from hpa import api, kube, webhook
+from hpa import api, kube
 from hpa.migration import _original
 
 Obj = dict[str, Any]
@@ -29,7 +29,7 @@ _POLICY_BINDINGS: Final = kube.Resource(
     plural="validatingadmissionpolicybindings", kind="ValidatingAdmissionPolicyBinding",
     namespaced=False,
 )  # fmt: skip
-_HPA_CONFIGURATIONS: Final = {webhook.MUTATING_NAME, webhook.VALIDATING_NAME}
+_HPA_CONFIGURATIONS: Final = {api.MUTATING_CONFIGURATION, api.VALIDATING_CONFIGURATION}
 #: hpa's admission policies are named after the group: ``hostport.rmb938.com-pods``, ...
 _HPA_POLICY_PREFIX: Final = f"{api.GROUP}-"
 

@@ -1,54 +1,19 @@
-"""The admission webhook for pods and hpa's own kinds, and every HTTP server hpa runs.
+"""Admission for pods and hpa's own kinds: the reviews, their handlers and the server.
 
 Reviews are decoded (``_decoding``), handed to a handler (``_handling`` contract: pod mutation,
 pod validation, custom resource validation) that reads cluster state through narrow Protocols
-(``_readers``), and answered with builders (``_responses``). :class:`AdmissionServer` serves
-them over HTTPS; :class:`MetricsServer` and :class:`HealthServer` serve /metrics and probes;
-all three hold clients to :class:`Limits` (a cap on connections, timeouts for stalled clients).
-Its certificate comes from :class:`CertProvisioner` (own CA, shared Secret, rotation) or
-:class:`CertDirectory` (files from cert-manager), loaded into :class:`ServingTLS` live.
+(``_readers``) and makes its one write, a pod's own claim, through another (``_writers``), and
+answered with builders (``_responses``). :class:`AdmissionServer` serves
+them over HTTPS through ``hpa.serving``, with the certificate that ``hpa.certs`` keeps.
 """
 
-from hpa.webhook._admission import (
-    DEFAULT_PORT,
-    PATH_MUTATE_PODS,
-    PATH_VALIDATE_PODS,
-    PATH_VALIDATE_RESOURCES,
-    AdmissionServer,
-    handlers,
-    review_with,
-)
-from hpa.webhook._certfiles import CertDirectory
-from hpa.webhook._certificates import KeyPair, new_ca, new_serving
-from hpa.webhook._configurations import MUTATING_NAME, VALIDATING_NAME, webhook_configurations
-from hpa.webhook._connections import Limits
+from hpa.webhook._admission_server import AdmissionServer, handlers, review_with
 from hpa.webhook._decoding import MAX_BODY_BYTES, decode_review
-from hpa.webhook._errors import BadObject, MalformedReview, WebhookError
-from hpa.webhook._exposition import MetricsServer
 from hpa.webhook._handling import Handler, decode_object
-from hpa.webhook._health import Checks, HealthServer
 from hpa.webhook._podmutation import PodMutator
 from hpa.webhook._podvalidation import PodValidator
-from hpa.webhook._provisioning import (
-    CA_BUNDLE,
-    CA_KEY,
-    TLS_CERT,
-    TLS_KEY,
-    CertProvisioner,
-    CertStore,
-    Clock,
-    ServingNames,
-    Stored,
-    SystemClock,
-)
-from hpa.webhook._readers import (
-    ClaimProvisioner,
-    ClaimReader,
-    ClassReader,
-    NamespaceReader,
-    QuotaReader,
-)
-from hpa.webhook._resources import ResourceValidator
+from hpa.webhook._readers import ClaimReader, ClassReader, NamespaceReader, QuotaReader
+from hpa.webhook._resource_validation import ResourceValidator
 from hpa.webhook._responses import (
     MAX_MESSAGE_LENGTH,
     Problem,
@@ -58,57 +23,28 @@ from hpa.webhook._responses import (
     encode_review,
     patched,
 )
+from hpa.webhook._review_errors import BadObject, MalformedReview, WebhookError
 from hpa.webhook._reviews import AdmissionRequest, AdmissionResponse
-from hpa.webhook._secretstore import DEFAULT_SECRET_NAME, SecretCertStore
-from hpa.webhook._selectors import DEFAULT_NAMESPACE_SELECTOR, LabelSelector, Requirement
-from hpa.webhook._tls import ServingTLS
+from hpa.webhook._writers import ClaimProvisioner
 
 __all__ = [
-    "CA_BUNDLE",
-    "CA_KEY",
-    "DEFAULT_NAMESPACE_SELECTOR",
-    "DEFAULT_PORT",
-    "DEFAULT_SECRET_NAME",
     "MAX_BODY_BYTES",
     "MAX_MESSAGE_LENGTH",
-    "MUTATING_NAME",
-    "PATH_MUTATE_PODS",
-    "PATH_VALIDATE_PODS",
-    "PATH_VALIDATE_RESOURCES",
-    "TLS_CERT",
-    "TLS_KEY",
-    "VALIDATING_NAME",
     "AdmissionRequest",
     "AdmissionResponse",
     "AdmissionServer",
     "BadObject",
-    "CertDirectory",
-    "CertProvisioner",
-    "CertStore",
-    "Checks",
     "ClaimProvisioner",
     "ClaimReader",
     "ClassReader",
-    "Clock",
     "Handler",
-    "HealthServer",
-    "KeyPair",
-    "LabelSelector",
-    "Limits",
     "MalformedReview",
-    "MetricsServer",
     "NamespaceReader",
     "PodMutator",
     "PodValidator",
     "Problem",
     "QuotaReader",
-    "Requirement",
     "ResourceValidator",
-    "SecretCertStore",
-    "ServingNames",
-    "ServingTLS",
-    "Stored",
-    "SystemClock",
     "WebhookError",
     "allowed",
     "decode_object",
@@ -117,9 +53,6 @@ __all__ = [
     "denied_for",
     "encode_review",
     "handlers",
-    "new_ca",
-    "new_serving",
     "patched",
     "review_with",
-    "webhook_configurations",
 ]

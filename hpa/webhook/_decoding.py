@@ -20,7 +20,7 @@ from typing import Final, TypeVar
 
 import msgspec
 
-from hpa.webhook import _errors as errors
+from hpa.webhook import _review_errors as errors
 from hpa.webhook import _reviews as reviews
 
 #: Largest request body accepted. kube-apiserver refuses request bodies over 3 MiB, so an object

@@ -11,7 +11,7 @@ from typing import Protocol, TypeVar
 import msgspec
 
 from hpa.webhook import _decoding as decoding
-from hpa.webhook import _errors as errors
+from hpa.webhook import _review_errors as errors
 from hpa.webhook import _reviews as reviews
 
 _T = TypeVar("_T")

@@ -9,7 +9,7 @@ patch; a pod without claim annotations is allowed unchanged.
 
 A port named by ``template.hostport.rmb938.com/<portName>: <className>`` (and by no claim
 annotation) uses the pod's own claim ``<podName>-<portName>``: if it exists and is Bound (a
-StatefulSet pod created again), its port; otherwise the :class:`readers.ClaimProvisioner`
+StatefulSet pod created again), its port; otherwise the :class:`writers.ClaimProvisioner`
 creates and binds it now. The pod then also gets ``claim.hostport.rmb938.com/<portName>``, so
 the claim is protected while the pod uses it, exactly as for a claim named by hand.
 """
@@ -18,15 +18,16 @@ import anyio
 import structlog
 
 from hpa import api
-from hpa.webhook import _claims
-from hpa.webhook import _errors as errors
+from hpa.webhook import _claimed_ports as claimed_ports
 from hpa.webhook import _handling as handling
-from hpa.webhook import _patching as patching
+from hpa.webhook import _json_patch as json_patch
+from hpa.webhook import _namespaces as namespaces
 from hpa.webhook import _pods as pods
 from hpa.webhook import _readers as readers
 from hpa.webhook import _responses as responses
+from hpa.webhook import _review_errors as errors
 from hpa.webhook import _reviews as reviews
-from hpa.webhook import _selectors as selectors
+from hpa.webhook import _writers as writers
 
 log = structlog.get_logger(__name__)
 
@@ -43,9 +44,9 @@ class PodMutator:
         *,
         claims: readers.ClaimReader,
         namespaces: readers.NamespaceReader,
-        namespace_selector: selectors.LabelSelector = selectors.DEFAULT_NAMESPACE_SELECTOR,
-        live_read_timeout: float = _claims.LIVE_READ_TIMEOUT,
-        provisioner: readers.ClaimProvisioner | None = None,
+        namespace_selector: api.LabelSelector = api.DEFAULT_NAMESPACE_SELECTOR,
+        live_read_timeout: float = claimed_ports.LIVE_READ_TIMEOUT,
+        provisioner: writers.ClaimProvisioner | None = None,
         provision_timeout: float = PROVISION_TIMEOUT,
     ) -> None:
         self._claims = claims
@@ -70,7 +71,7 @@ class PodMutator:
         }
         if not wanted and not templates:
             return responses.allowed()
-        if not selectors.is_managed(self._namespaces, self._selector, request.namespace):
+        if not namespaces.is_managed(self._namespaces, self._selector, request.namespace):
             return responses.allowed()
         pod_name = pod.metadata.name or request.name
         own = {port: f"{pod_name}-{port}" for port in templates} if pod_name else {}
@@ -79,7 +80,7 @@ class PodMutator:
             own, previews = self._without_unmade(request.namespace, own)
             if not wanted and not own:
                 return responses.allowed(warnings=previews)
-        found, problems = _claims.claimed_ports(pod, wanted | own)
+        found, problems = claimed_ports.claimed_ports(pod, wanted | own)
         if templates and not pod_name:
             problems.append(
                 responses.Problem(
@@ -95,7 +96,7 @@ class PodMutator:
                     pod, namespace=request.namespace, name=own[port_name], cls=templates[port_name]
                 )
             else:
-                claim = await _claims.resolve(
+                claim = await claimed_ports.resolve(
                     self._claims,
                     namespace=request.namespace,
                     name=wanted[port_name],
@@ -140,7 +141,7 @@ class PodMutator:
         ):
             return cached
         if self._provisioner is None:
-            return await _claims.resolve(
+            return await claimed_ports.resolve(
                 self._claims, namespace=namespace, name=name, live_read_timeout=self._timeout
             )
         try:
@@ -169,7 +170,7 @@ def _patch(
     warnings: list[str],
 ) -> reviews.AdmissionResponse:
     """The JSON patch that sets each claimed port's hostPort, its annotation and the label."""
-    operations: list[patching.Operation] = []
+    operations: list[json_patch.Operation] = []
     warnings = list(warnings)
     for port_name, ref in sorted(found.items()):
         port = given[port_name]
@@ -179,16 +180,16 @@ def _patch(
                     f"{ref.field}.hostPort: {ref.port.host_port} replaced by {port}, the port of "
                     f"the claim in annotation {api.CLAIM_ANNOTATION_PREFIX}{port_name}"
                 )
-            operations.append(patching.add(port, *ref.tokens, "hostPort"))
+            operations.append(json_patch.add(port, *ref.tokens, "hostPort"))
         key = f"{api.PORT_ANNOTATION_PREFIX}{port_name}"
         if pod.metadata.annotations.get(key) != str(port):
-            operations.append(patching.add(str(port), "metadata", "annotations", key))
+            operations.append(json_patch.add(str(port), "metadata", "annotations", key))
         if port_name in own:
             claim_key = f"{api.CLAIM_ANNOTATION_PREFIX}{port_name}"
-            operations.append(patching.add(own[port_name], "metadata", "annotations", claim_key))
+            operations.append(json_patch.add(own[port_name], "metadata", "annotations", claim_key))
     labels = pod.metadata.labels
     if not labels:
-        operations.append(patching.add({api.POD_LABEL: "true"}, "metadata", "labels"))
+        operations.append(json_patch.add({api.POD_LABEL: "true"}, "metadata", "labels"))
     elif labels.get(api.POD_LABEL) != "true":
-        operations.append(patching.add("true", "metadata", "labels", api.POD_LABEL))
+        operations.append(json_patch.add("true", "metadata", "labels", api.POD_LABEL))
     return responses.patched(operations, warnings=warnings)

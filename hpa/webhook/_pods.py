@@ -14,11 +14,7 @@ import msgspec
 from hpa import api
 
 
-class _Wire(msgspec.Struct, frozen=True, kw_only=True, rename="camel", omit_defaults=True):
-    """Base of the pod projection."""
-
-
-class ContainerPort(_Wire, frozen=True, kw_only=True):
+class ContainerPort(api.Wire, frozen=True, kw_only=True):
     """``containers[].ports[]``."""
 
     name: str = ""
@@ -27,14 +23,14 @@ class ContainerPort(_Wire, frozen=True, kw_only=True):
     protocol: str = "TCP"
 
 
-class Container(_Wire, frozen=True, kw_only=True):
+class Container(api.Wire, frozen=True, kw_only=True):
     """A container, init container or ephemeral container."""
 
     name: str = ""
     ports: tuple[ContainerPort, ...] = ()
 
 
-class PodSpec(_Wire, frozen=True, kw_only=True):
+class PodSpec(api.Wire, frozen=True, kw_only=True):
     """``spec``: the containers and the network mode."""
 
     containers: tuple[Container, ...] = ()
@@ -43,7 +39,7 @@ class PodSpec(_Wire, frozen=True, kw_only=True):
     host_network: bool = False
 
 
-class PodMeta(_Wire, frozen=True, kw_only=True):
+class PodMeta(api.Wire, frozen=True, kw_only=True):
     """``metadata``: the name, labels and annotations."""
 
     name: str = ""
@@ -54,7 +50,7 @@ class PodMeta(_Wire, frozen=True, kw_only=True):
     owner_references: tuple[api.OwnerReference, ...] = ()
 
 
-class Pod(_Wire, frozen=True, kw_only=True):
+class Pod(api.Wire, frozen=True, kw_only=True):
     """The part of a Pod the webhooks read."""
 
     metadata: PodMeta = PodMeta()

@@ -15,14 +15,14 @@ UPDATE: a pod keeps the port it was admitted with even while its claim is being 
 import msgspec
 
 from hpa import api
-from hpa.webhook import _claims
-from hpa.webhook import _errors as errors
+from hpa.webhook import _claimed_ports as claimed_ports
 from hpa.webhook import _handling as handling
+from hpa.webhook import _namespaces as namespaces
 from hpa.webhook import _pods as pods
 from hpa.webhook import _readers as readers
 from hpa.webhook import _responses as responses
+from hpa.webhook import _review_errors as errors
 from hpa.webhook import _reviews as reviews
-from hpa.webhook import _selectors as selectors
 
 _SUBRESOURCES = ("", "ephemeralcontainers")
 
@@ -35,9 +35,9 @@ class PodValidator:
         *,
         claims: readers.ClaimReader,
         namespaces: readers.NamespaceReader,
-        namespace_selector: selectors.LabelSelector = selectors.DEFAULT_NAMESPACE_SELECTOR,
+        namespace_selector: api.LabelSelector = api.DEFAULT_NAMESPACE_SELECTOR,
         allow_host_network: bool = False,
-        live_read_timeout: float = _claims.LIVE_READ_TIMEOUT,
+        live_read_timeout: float = claimed_ports.LIVE_READ_TIMEOUT,
     ) -> None:
         self._claims = claims
         self._namespaces = namespaces
@@ -51,7 +51,7 @@ class PodValidator:
             return responses.allowed()
         if request.sub_resource not in _SUBRESOURCES:
             return responses.allowed()
-        if not selectors.is_managed(self._namespaces, self._selector, request.namespace):
+        if not namespaces.is_managed(self._namespaces, self._selector, request.namespace):
             return responses.allowed()
         pod = handling.decode_object(request.object, pods.Pod)
         if pod is None:
@@ -76,11 +76,11 @@ class PodValidator:
                 )
             )
         wanted = pods.claim_annotations(pod.metadata.annotations)
-        found, name_problems = _claims.claimed_ports(pod, wanted)
+        found, name_problems = claimed_ports.claimed_ports(pod, wanted)
         problems += name_problems
         given: dict[str, int] = {}
         for port_name in sorted(found):
-            claim = await _claims.resolve(
+            claim = await claimed_ports.resolve(
                 self._claims,
                 namespace=namespace,
                 name=wanted[port_name],

@@ -7,7 +7,7 @@ the user a retry. Implementations live with the informers (``hpa.kube``, wired b
 tests use in-memory fakes.
 """
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from typing import Protocol
 
 from hpa import api
@@ -55,28 +55,4 @@ class QuotaReader(Protocol):
 
     def claims_of_class(self, namespace: str, class_name: str) -> int:
         """How many HostPortClaims of the class the namespace holds."""
-        ...
-
-
-class ClaimProvisioner(Protocol):
-    """Makes a pod's own claim and binds it in the admission path (implemented by the
-    operator's manager, which holds the port index)."""
-
-    async def provision(
-        self,
-        *,
-        namespace: str,
-        name: str,
-        class_name: str,
-        pod_name: str,
-        owners: Sequence[api.OwnerReference],
-    ) -> api.HostPortClaim | str:
-        """Create (or find) claim ``namespace/name`` of the class for the pod and bind it.
-
-        Returns:
-            The Bound claim, or why it is not Bound (the webhook denies with that message).
-
-        Raises:
-            Exception: any failure to read or write; the webhook denies with a retry hint.
-        """
         ...

@@ -14,7 +14,7 @@ from typing import Final
 
 import msgspec
 
-from hpa.webhook import _patching as patching
+from hpa.webhook import _json_patch as json_patch
 from hpa.webhook import _reviews as reviews
 
 REASON_FORBIDDEN: Final = "Forbidden"
@@ -108,14 +108,14 @@ def _summary(problems: Sequence[Problem]) -> tuple[str, Sequence[Problem]]:
 
 
 def patched(
-    operations: list[patching.Operation], *, warnings: Iterable[str] = ()
+    operations: list[json_patch.Operation], *, warnings: Iterable[str] = ()
 ) -> reviews.AdmissionResponse:
     """Allow the request with a JSON patch applied (allow unchanged if there is none)."""
     if not operations:
         return allowed(warnings=warnings)
     return reviews.AdmissionResponse(
         allowed=True,
-        patch=patching.encode(operations),
+        patch=json_patch.encode(operations),
         patch_type=reviews.PATCH_TYPE_JSON,
         warnings=tuple(warnings),
     )

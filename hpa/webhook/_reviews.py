@@ -10,6 +10,8 @@ from typing import Final
 
 import msgspec
 
+from hpa import api
+
 API_VERSION: Final = "admission.k8s.io/v1"
 KIND: Final = "AdmissionReview"
 
@@ -21,11 +23,7 @@ CONNECT: Final = "CONNECT"
 PATCH_TYPE_JSON: Final = "JSONPatch"
 
 
-class _Wire(msgspec.Struct, frozen=True, kw_only=True, rename="camel", omit_defaults=True):
-    """Base of the review Structs."""
-
-
-class GroupVersionKind(_Wire, frozen=True, kw_only=True):
+class GroupVersionKind(api.Wire, frozen=True, kw_only=True):
     """``kind`` and ``requestKind`` of a request."""
 
     group: str = ""
@@ -33,7 +31,7 @@ class GroupVersionKind(_Wire, frozen=True, kw_only=True):
     kind: str = ""
 
 
-class GroupVersionResource(_Wire, frozen=True, kw_only=True):
+class GroupVersionResource(api.Wire, frozen=True, kw_only=True):
     """``resource`` and ``requestResource`` of a request."""
 
     group: str = ""
@@ -41,7 +39,7 @@ class GroupVersionResource(_Wire, frozen=True, kw_only=True):
     resource: str = ""
 
 
-class UserInfo(_Wire, frozen=True, kw_only=True):
+class UserInfo(api.Wire, frozen=True, kw_only=True):
     """Who made the request."""
 
     username: str = ""
@@ -50,7 +48,7 @@ class UserInfo(_Wire, frozen=True, kw_only=True):
     extra: dict[str, tuple[str, ...]] = {}
 
 
-class AdmissionRequest(_Wire, frozen=True, kw_only=True):
+class AdmissionRequest(api.Wire, frozen=True, kw_only=True):
     """``request`` of an AdmissionReview: the operation and the objects it is about."""
 
     uid: str
@@ -70,7 +68,7 @@ class AdmissionRequest(_Wire, frozen=True, kw_only=True):
     options: msgspec.Raw = msgspec.Raw(b"null")
 
 
-class StatusCause(_Wire, frozen=True, kw_only=True):
+class StatusCause(api.Wire, frozen=True, kw_only=True):
     """One field-level reason for a denial."""
 
     reason: str = ""
@@ -78,13 +76,13 @@ class StatusCause(_Wire, frozen=True, kw_only=True):
     field: str = ""
 
 
-class StatusDetails(_Wire, frozen=True, kw_only=True):
+class StatusDetails(api.Wire, frozen=True, kw_only=True):
     """``status.details``: the field-level causes of a denial."""
 
     causes: tuple[StatusCause, ...] = ()
 
 
-class Status(_Wire, frozen=True, kw_only=True):
+class Status(api.Wire, frozen=True, kw_only=True):
     """``response.status`` (a metav1.Status): why a request was denied."""
 
     code: int = 0
@@ -93,7 +91,7 @@ class Status(_Wire, frozen=True, kw_only=True):
     details: StatusDetails | None = None
 
 
-class AdmissionResponse(_Wire, frozen=True, kw_only=True):
+class AdmissionResponse(api.Wire, frozen=True, kw_only=True):
     """``response`` of an AdmissionReview: the verdict, and for a mutation its patch."""
 
     uid: str = ""
@@ -106,7 +104,7 @@ class AdmissionResponse(_Wire, frozen=True, kw_only=True):
     warnings: tuple[str, ...] = ()
 
 
-class AdmissionReviewRequest(_Wire, frozen=True, kw_only=True):
+class AdmissionReviewRequest(api.Wire, frozen=True, kw_only=True):
     """An AdmissionReview as received; ``request`` is required."""
 
     api_version: str = ""
@@ -114,7 +112,7 @@ class AdmissionReviewRequest(_Wire, frozen=True, kw_only=True):
     request: AdmissionRequest | None = None
 
 
-class AdmissionReviewResponse(_Wire, frozen=True, kw_only=True):
+class AdmissionReviewResponse(api.Wire, frozen=True, kw_only=True):
     """An AdmissionReview as answered; apiVersion and kind have no default, so that
     ``omit_defaults`` cannot leave them out."""
 

@@ -30,7 +30,7 @@ import aiohttp
 import anyio
 import anyio.abc
 
-from hpa import api, kube, manifests, sandbox, webhook
+from hpa import api, kube, sandbox
 from hpa.cli import _operator, _process
 from tests.clusters import Cluster
 from tests.reliability import harness
@@ -61,7 +61,7 @@ class LeaseLog:
         return log
 
     def observe(self, type: str, obj: dict[str, Any]) -> None:
-        if type != "DELETED" and obj["metadata"]["name"] == manifests.LEASE_NAME:
+        if type != "DELETED" and obj["metadata"]["name"] == api.LEASE_NAME:
             holder = obj.get("spec", {}).get("holderIdentity") or ""
             self.writes.append((time.perf_counter(), holder))
 
@@ -137,7 +137,7 @@ class Prober:
         self, session: aiohttp.ClientSession, context: ssl.SSLContext, replica: str, port: int
     ) -> None:
         body = _review(self.claim_name)
-        url = f"https://127.0.0.1:{port}{webhook.PATH_MUTATE_PODS}"
+        url = f"https://127.0.0.1:{port}{api.PATH_MUTATE_PODS}"
         status, text = 0, ""
         try:
             headers = {"Content-Type": "application/json"}

@@ -25,7 +25,7 @@ import anyio
 import anyio.abc
 import anyio.streams.text
 
-from hpa import api, manifests, sandbox
+from hpa import api, sandbox
 from tests import polling
 from tests.clusters import Cluster
 from tests.reliability import child
@@ -176,7 +176,7 @@ class OperatorProcess:
     def __init__(self, *, kubeconfig: pathlib.Path, log: pathlib.Path, **settings: Any) -> None:
         self.settings = {
             "kubeconfig": str(kubeconfig),
-            "namespace": manifests.DEFAULT_NAMESPACE,
+            "namespace": api.DEFAULT_NAMESPACE,
             **settings,
         }
         self.log = log

@@ -33,7 +33,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hpa import api, kube, webhook
+from hpa import api, kube
 from hpa.cli import _operator, _process
 from tests.clusters import Cluster, opener
 from tests.reliability import harness
@@ -247,7 +247,7 @@ def assert_alive(world: World) -> None:
         }
         context = ssl.create_default_context()
         context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
-        url = f"https://127.0.0.1:{world.running.webhook_port}{webhook.PATH_MUTATE_PODS}"
+        url = f"https://127.0.0.1:{world.running.webhook_port}{api.PATH_MUTATE_PODS}"
         async with (
             aiohttp.ClientSession() as session,
             session.post(url, json=review, ssl=context) as answer,

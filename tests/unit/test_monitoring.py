@@ -13,7 +13,7 @@ import yaml
 import hpa.controllers
 import hpa.kube
 import hpa.webhook
-from hpa import manifests, observability
+from hpa import api, manifests, observability
 from tests.unit import promql
 
 ROOT: Final = pathlib.Path(__file__).resolve().parents[2]
@@ -249,7 +249,7 @@ def test_service_monitor_scrapes_hpas_service_as_the_alerts_job() -> None:
     [service] = [
         doc
         for doc in manifests.install_documents()
-        if doc["kind"] == "Service" and doc["metadata"]["name"] == manifests.SERVICE
+        if doc["kind"] == "Service" and doc["metadata"]["name"] == api.WEBHOOK_SERVICE
     ]
     labels = service["metadata"]["labels"]
     spec = monitor["spec"]
@@ -259,4 +259,4 @@ def test_service_monitor_scrapes_hpas_service_as_the_alerts_job() -> None:
     assert "metrics" in [port["name"] for port in service["spec"]["ports"]]
     rule = yaml.safe_load(ALERTS.read_text())
     namespaces = {monitor["metadata"]["namespace"], rule["metadata"]["namespace"]}
-    assert namespaces == {manifests.DEFAULT_NAMESPACE}
+    assert namespaces == {api.DEFAULT_NAMESPACE}

@@ -34,9 +34,9 @@ import anyio.abc
 import pytest
 
 import hpa
-from hpa import api, manifests, webhook
+from hpa import api, manifests
 from hpa import sandbox as sandbox_module
-from hpa.cli import _sandbox
+from hpa.cli import _sandbox_command
 from tests.integration.deployment import _deployment
 from tests.operator_fixtures import claim, sample_class
 from tests.polling import eventually
@@ -215,8 +215,8 @@ async def _ready(health_port: int, process: Process) -> bool:
 
 def _ca_injected(sandbox: sandbox_module.Sandbox) -> bool:
     kinds = {
-        webhook.MUTATING_NAME: "MutatingWebhookConfiguration",
-        webhook.VALIDATING_NAME: "ValidatingWebhookConfiguration",
+        api.MUTATING_CONFIGURATION: "MutatingWebhookConfiguration",
+        api.VALIDATING_CONFIGURATION: "ValidatingWebhookConfiguration",
     }
     for name, kind in kinds.items():
         found = sandbox.get("admissionregistration.k8s.io/v1", kind, name)
@@ -279,7 +279,7 @@ async def test_hpa_runs_as_the_deployment_runs_it(
     documents = manifests.install_documents()
     spec = _deployment.container(documents)
     await _skip_unless_jail_possible(tmp_path)
-    await _sandbox._install(sandbox)
+    await _sandbox_command._install(sandbox)
     webhook_port, metrics_port, health_port = _free_ports(3)
     sandbox.service_map[_deployment.webhook_service(documents)] = f"127.0.0.1:{webhook_port}"
     args = [

@@ -9,7 +9,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 import anyio
 import pytest
 
-from hpa.cli import _process, _sandbox
+from hpa.cli import _process, _sandbox_command
 from tests.clusters import (
     Cluster,
     cluster,
@@ -48,7 +48,10 @@ def hpa(cluster: Cluster) -> Hpa:
         stop = anyio.Event()
         async with anyio.create_task_group() as group:
             running: _process.Running = await group.start(
-                _sandbox._operate, cluster.operator_kubeconfig, _sandbox._local_serving(), stop
+                _sandbox_command._operate,
+                cluster.operator_kubeconfig,
+                _sandbox_command._local_serving(),
+                stop,
             )
             await cluster.route_webhook(running.webhook_port)
             yield running

@@ -5,9 +5,9 @@ import pathlib
 import anyio
 import structlog.testing
 
-from hpa import manifests
+from hpa import api
 from hpa import sandbox as sandbox_module
-from hpa.cli import _process, _sandbox
+from hpa.cli import _process, _sandbox_command
 from tests.polling import eventually
 
 
@@ -16,13 +16,13 @@ async def test_readiness_drops_before_the_operator_and_the_servers_stop(
 ) -> None:
     """The stop event makes /readyz fail first (check not-stopping), then the operator and the
     servers stop, in that order."""
-    namespace = {"metadata": {"name": manifests.DEFAULT_NAMESPACE}}
+    namespace = {"metadata": {"name": api.DEFAULT_NAMESPACE}}
     await sandbox.create({"apiVersion": "v1", "kind": "Namespace", **namespace})
     stop = anyio.Event()
     with structlog.testing.capture_logs() as logs, anyio.fail_after(60):
         async with anyio.create_task_group() as group:
             running: _process.Running = await group.start(
-                _sandbox._operate, kubeconfig, _sandbox._local_serving(), stop
+                _sandbox_command._operate, kubeconfig, _sandbox_command._local_serving(), stop
             )
             readiness = running.manager.readiness
             await eventually(readiness.ready)

@@ -13,7 +13,7 @@ import anyio
 import pytest
 
 from hpa import cli
-from hpa.cli import _sandbox
+from hpa.cli import _sandbox_command
 
 
 @pytest.mark.parametrize("operator", [True, False], ids=["with-hpa", "api-only"])
@@ -25,7 +25,7 @@ async def test_run_serves_writes_kubeconfig_and_stops_on_signal(
         async with anyio.create_task_group() as group:
             path = await group.start(
                 functools.partial(
-                    _sandbox.run, port=0, kubeconfig=tmp_path / "kc", operator=operator
+                    _sandbox_command.run, port=0, kubeconfig=tmp_path / "kc", operator=operator
                 )
             )
             text = await anyio.Path(path).read_text()

@@ -1,6 +1,6 @@
 """hpa's admission webhook registered with the sandbox API server, driven with real kubectl.
 
-The webhook serves HTTPS with a certificate from :class:`webhook.CertProvisioner` (in-memory
+The webhook serves HTTPS with a certificate from :class:`certs.CertProvisioner` (in-memory
 store) for ``hpa-webhook.hpa.svc``; the sandbox's service map sends calls for that Service to
 the local port. Claims are made Bound directly through the status subresource: no operator
 runs here, only admission.
@@ -14,8 +14,7 @@ from typing import Any
 import msgspec
 import pytest
 
-from hpa import api, sandbox, webhook
-from hpa.webhook import _serving as serving
+from hpa import api, certs, manifests, sandbox, serving, webhook
 from tests.sandbox_fixtures import Kubectl
 
 SERVICE = ("hpa", "hpa-webhook", 443)
@@ -47,15 +46,15 @@ class MemoryStore:
     """A CertStore in memory."""
 
     def __init__(self) -> None:
-        self.stored: webhook.Stored | None = None
+        self.stored: certs.Stored | None = None
 
-    async def load(self) -> webhook.Stored | None:
+    async def load(self) -> certs.Stored | None:
         return self.stored
 
     async def save(
         self, data: Mapping[str, bytes], *, resource_version: str | None
-    ) -> webhook.Stored | None:
-        self.stored = webhook.Stored(data=dict(data), resource_version="1")
+    ) -> certs.Stored | None:
+        self.stored = certs.Stored(data=dict(data), resource_version="1")
         return self.stored
 
     async def inject_ca_bundle(self, ca_bundle: bytes) -> bool:
@@ -73,10 +72,10 @@ class _Started:
 @pytest.fixture
 async def admission(sandbox: sandbox.Sandbox) -> AsyncIterator[None]:
     """hpa's webhooks served over HTTPS and registered with the sandbox."""
-    tls = webhook.ServingTLS()
+    tls = certs.ServingTLS()
     store = MemoryStore()
-    names = webhook.ServingNames(service=SERVICE[1], namespace=SERVICE[0])
-    await webhook.CertProvisioner(store=store, names=names, tls=tls).ensure()
+    names = certs.ServingNames(service=SERVICE[1], namespace=SERVICE[0])
+    await certs.CertProvisioner(store=store, names=names, tls=tls).ensure()
     reader = SandboxReader(sandbox)
     handlers = webhook.handlers(claims=reader, namespaces=reader, classes=reader)
     app = webhook.AdmissionServer(handlers=handlers, ssl_context=tls.context).app()
@@ -94,8 +93,8 @@ async def admission(sandbox: sandbox.Sandbox) -> AsyncIterator[None]:
     port = await status.port
     sandbox.service_map[SERVICE] = f"127.0.0.1:{port}"
     assert store.stored is not None
-    bundle = store.stored.data[webhook.CA_BUNDLE]
-    for configuration in webhook.webhook_configurations(
+    bundle = store.stored.data[certs.CA_BUNDLE]
+    for configuration in manifests.webhook_configurations(
         service=SERVICE[1], namespace=SERVICE[0], port=SERVICE[2], ca_bundle=bundle
     ):
         await sandbox.create(configuration)

@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 
 from hpa import api
-from hpa.controllers import _claim_reconciler, _releasing, _templates
+from hpa.controllers import _claim_provisioner, _claim_reconciler, _releasing
 
 
 def test_released_at_is_never_earlier_than_now() -> None:
@@ -30,7 +30,7 @@ def test_released_at_is_never_earlier_than_now() -> None:
 )
 def test_ordinal_of_statefulset_pods(pod: str, statefulset: str, ordinal: int | None) -> None:
     """The ordinal is the number after ``<statefulset>-``; anything else has none."""
-    assert _templates.ordinal_of(pod, statefulset) == ordinal
+    assert _claim_provisioner.ordinal_of(pod, statefulset) == ordinal
 
 
 def _claim(*, annotated: bool, age: float, phase: str = "") -> api.HostPortClaim:

@@ -3,14 +3,14 @@
 import anyio
 
 from hpa import api, controllers
-from hpa.controllers import _metrics
+from hpa.controllers import _controller_metrics
 from tests import kubefake
 from tests.operator_fixtures import Start, claim, sample_class
 from tests.polling import eventually
 
 
 def _actions(kind: str) -> float:
-    value: float = _metrics.REPAIR_ACTIONS.labels(kind)._value.get()
+    value: float = _controller_metrics.REPAIR_ACTIONS.labels(kind)._value.get()
     return value
 
 

@@ -8,7 +8,7 @@ import datetime as dt
 import anyio
 
 from hpa import api, controllers, kube
-from hpa.controllers import _metrics
+from hpa.controllers import _controller_metrics
 from tests import kubefake
 from tests.operator_fixtures import Start, claim
 from tests.polling import eventually
@@ -127,7 +127,7 @@ async def test_loop_counts_each_result_once() -> None:
     assert sample("controller_runtime_terminal_reconcile_errors_total", {"controller": name}) == 1
     assert sample("controller_runtime_reconcile_errors_total", {"controller": name}) == errors
     assert sample("hpa_reconcile_errors_total", {"controller": name}) == errors
-    reconciles = sum(result_sample(name, result) for result in _metrics.RESULTS)
+    reconciles = sum(result_sample(name, result) for result in _controller_metrics.RESULTS)
     time_count = sample("controller_runtime_reconcile_time_seconds_count", {"controller": name})
     assert time_count == reconciles == len(reconciler.calls)
 
@@ -186,8 +186,8 @@ def test_claims_are_counted_from_the_cache_while_leading() -> None:
         _claim("bound", phase=api.PHASE_BOUND, reason="Bound", since=900),
         _claim("new", since=30),
     ]
-    _metrics.PORTS.labels("census", "free").set(3)
-    with _metrics.leading(claims):
+    _controller_metrics.PORTS.labels("census", "free").set(3)
+    with _controller_metrics.leading(claims):
         assert census("Pending", "ClassFull") == 2
         assert census("Bound", "Bound") == 1
         assert census("Unreconciled", "") == 1

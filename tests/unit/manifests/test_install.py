@@ -10,7 +10,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from hpa import api, cli, manifests, webhook
+from hpa import api, cli, manifests
 from hpa.cli import _main
 
 DOCUMENTS = manifests.install_documents()
@@ -66,8 +66,8 @@ def test_cert_manager_overlay_builds(repo_root: pathlib.Path) -> None:
     container = deployment["spec"]["template"]["spec"]["containers"][0]
     assert any(arg.startswith("--cert-dir=") for arg in container["args"])
     for kind, name in (
-        ("MutatingWebhookConfiguration", webhook.MUTATING_NAME),
-        ("ValidatingWebhookConfiguration", webhook.VALIDATING_NAME),
+        ("MutatingWebhookConfiguration", api.MUTATING_CONFIGURATION),
+        ("ValidatingWebhookConfiguration", api.VALIDATING_CONFIGURATION),
     ):
         annotations = built[(kind, "", name)]["metadata"]["annotations"]
         assert annotations["cert-manager.io/inject-ca-from"] == "hpa-system/hpa-webhook"

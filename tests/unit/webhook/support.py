@@ -11,7 +11,7 @@ from typing import Any
 
 import msgspec
 
-from hpa import api, webhook
+from hpa import api, certs, webhook
 
 
 class FakeCluster:
@@ -187,19 +187,19 @@ def json_patch(response: webhook.AdmissionResponse) -> list[dict[str, Any]]:
     return operations
 
 
-def serving_tls() -> tuple[webhook.ServingTLS, ssl.SSLContext]:
+def serving_tls() -> tuple[certs.ServingTLS, ssl.SSLContext]:
     """A server TLS context holding a certificate for 127.0.0.1, and a client context that
     trusts it."""
     now = dt.datetime.now(dt.UTC)
-    ca = webhook.new_ca(now=now, lifetime=dt.timedelta(days=1))
-    pair = webhook.new_serving(
+    ca = certs.new_ca(now=now, lifetime=dt.timedelta(days=1))
+    pair = certs.new_serving(
         ca=ca,
         dns_names=["hpa-webhook.hpa.svc"],
         ip_addresses=["127.0.0.1"],
         now=now,
         lifetime=dt.timedelta(hours=1),
     )
-    tls = webhook.ServingTLS()
+    tls = certs.ServingTLS()
     tls.load(pair)
     return tls, ssl.create_default_context(cadata=ca.cert_pem.decode())
 

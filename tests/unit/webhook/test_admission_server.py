@@ -11,7 +11,7 @@ import structlog
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from hpa import api, observability, webhook
+from hpa import api, observability, serving, webhook
 from tests.unit.webhook import support
 
 ClientFactory = Callable[[web.Application], Awaitable[TestClient[web.Request, web.Application]]]
@@ -26,9 +26,9 @@ class Raising:
 
 def server(cluster: support.FakeCluster, **extra: webhook.Handler) -> webhook.AdmissionServer:
     handlers: dict[str, webhook.Handler] = {
-        webhook.PATH_MUTATE_PODS: webhook.PodMutator(claims=cluster, namespaces=cluster),
-        webhook.PATH_VALIDATE_PODS: webhook.PodValidator(claims=cluster, namespaces=cluster),
-        webhook.PATH_VALIDATE_RESOURCES: webhook.ResourceValidator(classes=cluster),
+        api.PATH_MUTATE_PODS: webhook.PodMutator(claims=cluster, namespaces=cluster),
+        api.PATH_VALIDATE_PODS: webhook.PodValidator(claims=cluster, namespaces=cluster),
+        api.PATH_VALIDATE_RESOURCES: webhook.ResourceValidator(classes=cluster),
         **{f"/{name}": handler for name, handler in extra.items()},
     }
     return webhook.AdmissionServer(handlers=handlers, ssl_context=None, port=0)
@@ -55,7 +55,7 @@ async def test_mutation_over_http_echoes_uid(
     before = counter(
         "hpa_admission_requests_total", operation="CREATE", resource="pods", allowed="true"
     )
-    answer = await client.post(webhook.PATH_MUTATE_PODS, json=support.review_body(pod, uid="u-1"))
+    answer = await client.post(api.PATH_MUTATE_PODS, json=support.review_body(pod, uid="u-1"))
     assert answer.status == 200
     review = await answer.json()
     assert review["apiVersion"] == "admission.k8s.io/v1"
@@ -71,10 +71,10 @@ async def test_mutation_over_http_echoes_uid(
 @pytest.mark.parametrize(
     ("method", "path", "body", "headers", "status"),
     [
-        pytest.param("POST", webhook.PATH_VALIDATE_PODS, b"{", None, 400, id="bad-json"),
+        pytest.param("POST", api.PATH_VALIDATE_PODS, b"{", None, 400, id="bad-json"),
         pytest.param(
             "POST",
-            webhook.PATH_VALIDATE_PODS,
+            api.PATH_VALIDATE_PODS,
             b"{}",
             {"Content-Type": "text/plain"},
             415,
@@ -82,14 +82,14 @@ async def test_mutation_over_http_echoes_uid(
         ),
         pytest.param(
             "POST",
-            webhook.PATH_VALIDATE_PODS,
+            api.PATH_VALIDATE_PODS,
             io.BytesIO(b" " * (webhook.MAX_BODY_BYTES + 1)),
             None,
             413,
             id="oversize",
         ),
         pytest.param("POST", "/nowhere", b"{}", None, 404, id="unknown-path"),
-        pytest.param("GET", webhook.PATH_VALIDATE_PODS, None, None, 405, id="get"),
+        pytest.param("GET", api.PATH_VALIDATE_PODS, None, None, 405, id="get"),
     ],
 )
 async def test_bad_requests_get_a_4xx(
@@ -120,7 +120,7 @@ async def test_undecodable_bodies_get_400_and_are_counted(
     """Bodies that are not UTF-8, or nested past what the decoder follows, get a counted 400."""
     before = counter("hpa_admission_malformed_requests_total")
     answer = await client.post(
-        webhook.PATH_VALIDATE_PODS, data=body, headers={"Content-Type": "application/json"}
+        api.PATH_VALIDATE_PODS, data=body, headers={"Content-Type": "application/json"}
     )
     assert answer.status == 400, await answer.text()
     assert counter("hpa_admission_malformed_requests_total") == before + 1
@@ -147,7 +147,7 @@ async def test_resource_webhook_refuses_reviews_of_no_object(
     """A review without an object to judge is malformed (a counted 400), not allowed."""
     before = counter("hpa_admission_malformed_requests_total")
     review = {"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": request_}
-    answer = await client.post(webhook.PATH_VALIDATE_RESOURCES, json=review)
+    answer = await client.post(api.PATH_VALIDATE_RESOURCES, json=review)
     assert answer.status == 400, await answer.text()
     assert counter("hpa_admission_malformed_requests_total") == before + 1
 
@@ -157,7 +157,7 @@ async def test_unreadable_object_is_denied_with_code_400(
 ) -> None:
     """A review whose object is not a pod is answered 200 with a code-400 denial."""
     body = support.review_body({"spec": {"containers": "nope"}}, uid="u-2")
-    review = await (await client.post(webhook.PATH_MUTATE_PODS, json=body)).json()
+    review = await (await client.post(api.PATH_MUTATE_PODS, json=body)).json()
     assert review["response"]["uid"] == "u-2"
     assert review["response"]["allowed"] is False
     assert review["response"]["status"]["code"] == 400
@@ -188,7 +188,7 @@ async def test_denial_is_logged_with_context(
     with structlog.testing.capture_logs(
         processors=[structlog.contextvars.merge_contextvars]
     ) as logs:
-        await client.post(webhook.PATH_MUTATE_PODS, json=support.review_body(pod, uid="u-4"))
+        await client.post(api.PATH_MUTATE_PODS, json=support.review_body(pod, uid="u-4"))
     [entry] = [e for e in logs if e["event"] == "admission denied"]
     assert entry["uid"] == "u-4"
     assert entry["resource"] == "pods"
@@ -266,7 +266,7 @@ async def test_health_server_reports_failing_checks(
     aiohttp_client: ClientFactory, checks: dict[str, bool], status: int, text: str
 ) -> None:
     """/readyz names failing checks with 503 until all pass; /healthz does not follow them."""
-    health = webhook.HealthServer(checks=lambda: checks, port=0)
+    health = serving.HealthServer(checks=lambda: checks, port=0)
     client = await aiohttp_client(health.app())
     assert (await client.get("/healthz")).status == 200
     answer = await client.get("/readyz")
@@ -278,7 +278,7 @@ async def test_health_server_reports_failing_liveness_checks(
 ) -> None:
     """/healthz answers 503 naming each failing liveness check, 200 while none fails."""
     live = {"watches-working": False}
-    health = webhook.HealthServer(checks=dict, live_checks=lambda: live, port=0)
+    health = serving.HealthServer(checks=dict, live_checks=lambda: live, port=0)
     client = await aiohttp_client(health.app())
     answer = await client.get("/healthz")
     assert (answer.status, await answer.text()) == (503, "not live: watches-working\n")
@@ -292,8 +292,8 @@ async def test_metrics_server_exposes_admission_metrics(
     pod: dict[str, Any],
 ) -> None:
     """/metrics serves the Prometheus exposition including the admission metrics."""
-    await client.post(webhook.PATH_VALIDATE_PODS, json=support.review_body(pod))
-    metrics = await aiohttp_client(webhook.MetricsServer(port=0).app())
+    await client.post(api.PATH_VALIDATE_PODS, json=support.review_body(pod))
+    metrics = await aiohttp_client(serving.MetricsServer(port=0).app())
     answer = await metrics.get("/metrics")
     assert answer.status == 200
     text = await answer.text()

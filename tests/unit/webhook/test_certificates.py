@@ -10,27 +10,27 @@ import anyio.streams.tls
 import pytest
 from cryptography import x509
 
-from hpa import webhook
+from hpa import api, certs, webhook
 from tests.unit.webhook import support
 
 START = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
-NAMES = webhook.ServingNames(service="hpa-webhook", namespace="hpa", ip_addresses=("127.0.0.1",))
+NAMES = certs.ServingNames(service="hpa-webhook", namespace="hpa", ip_addresses=("127.0.0.1",))
 
 
 class MemoryStore:
     """A CertStore in memory, with resourceVersions and an optional stale read."""
 
     def __init__(self) -> None:
-        self.stored: webhook.Stored | None = None
+        self.stored: certs.Stored | None = None
         self.version = 0
         self.saves = 0
         self.injected: list[bytes] = []
         #: Whether the configurations lost their caBundle (as a GitOps re-apply does).
         self.wiped = False
         self.stale_loads = 0
-        self._stale: webhook.Stored | None = None
+        self._stale: certs.Stored | None = None
 
-    async def load(self) -> webhook.Stored | None:
+    async def load(self) -> certs.Stored | None:
         if self.stale_loads:
             self.stale_loads -= 1
             return self._stale
@@ -38,14 +38,14 @@ class MemoryStore:
 
     async def save(
         self, data: Mapping[str, bytes], *, resource_version: str | None
-    ) -> webhook.Stored | None:
+    ) -> certs.Stored | None:
         current = self.stored.resource_version if self.stored is not None else None
         if resource_version != current:
             return None  # AlreadyExists, or Conflict
         self.version += 1
         self.saves += 1
         self._stale = self.stored
-        self.stored = webhook.Stored(data=dict(data), resource_version=str(self.version))
+        self.stored = certs.Stored(data=dict(data), resource_version=str(self.version))
         return self.stored
 
     async def inject_ca_bundle(self, ca_bundle: bytes) -> bool:
@@ -83,12 +83,12 @@ class FakeClock:
 
 
 def provisioner(
-    store: MemoryStore, clock: FakeClock, names: webhook.ServingNames = NAMES
-) -> webhook.CertProvisioner:
-    return webhook.CertProvisioner(
+    store: MemoryStore, clock: FakeClock, names: certs.ServingNames = NAMES
+) -> certs.CertProvisioner:
+    return certs.CertProvisioner(
         store=store,
         names=names,
-        tls=webhook.ServingTLS(),
+        tls=certs.ServingTLS(),
         clock=clock,
         ca_lifetime=dt.timedelta(days=900),
         serving_lifetime=dt.timedelta(days=90),
@@ -97,7 +97,7 @@ def provisioner(
 
 def bundle_of(store: MemoryStore) -> list[x509.Certificate]:
     assert store.stored is not None
-    return x509.load_pem_x509_certificates(store.stored.data[webhook.CA_BUNDLE])
+    return x509.load_pem_x509_certificates(store.stored.data[certs.CA_BUNDLE])
 
 
 async def served_serial(port: int, ca_bundle: bytes) -> int:
@@ -122,7 +122,7 @@ async def test_first_start_creates_ca_and_serving_certificate() -> None:
     assert [str(ip) for ip in sans.get_values_for_type(x509.IPAddress)] == ["127.0.0.1"]
     [ca] = bundle_of(store)
     cert.verify_directly_issued_by(ca)
-    assert store.injected == [store.stored.data[webhook.CA_BUNDLE]]  # type: ignore[union-attr]
+    assert store.injected == [store.stored.data[certs.CA_BUNDLE]]  # type: ignore[union-attr]
 
 
 async def test_nothing_changes_while_certificates_are_fresh() -> None:
@@ -164,22 +164,20 @@ async def test_serving_certificate_rotates_and_running_server_picks_it_up(
     # Real time matters here: the client verifies validity against the system clock.
     now = dt.datetime.now(dt.UTC)
     store, clock = MemoryStore(), FakeClock(start=now - dt.timedelta(hours=2))
-    tls = webhook.ServingTLS()
-    p = webhook.CertProvisioner(
+    tls = certs.ServingTLS()
+    p = certs.CertProvisioner(
         store=store, names=NAMES, tls=tls, clock=clock, serving_lifetime=dt.timedelta(hours=3)
     )
     first = await p.ensure()
     server = webhook.AdmissionServer(
-        handlers={
-            webhook.PATH_VALIDATE_PODS: webhook.PodValidator(claims=cluster, namespaces=cluster)
-        },
+        handlers={api.PATH_VALIDATE_PODS: webhook.PodValidator(claims=cluster, namespaces=cluster)},
         ssl_context=tls.context,
         host="127.0.0.1",
         port=0,
     )
     async with anyio.create_task_group() as tg:
         port = await tg.start(server.run)
-        bundle = store.stored.data[webhook.CA_BUNDLE]  # type: ignore[union-attr]
+        bundle = store.stored.data[certs.CA_BUNDLE]  # type: ignore[union-attr]
         assert await served_serial(port, bundle) == first.certificate.serial_number
         clock.time = now  # 2/3 of 3 hours have passed
         second = await p.ensure()
@@ -209,7 +207,7 @@ async def test_new_name_reissues_serving_certificate() -> None:
     """Adding a name to the configuration issues a serving cert that covers it."""
     store, clock = MemoryStore(), FakeClock()
     first = await provisioner(store, clock).ensure()
-    more = webhook.ServingNames(
+    more = certs.ServingNames(
         service="hpa-webhook",
         namespace="hpa",
         extra_dns_names=("localhost",),
@@ -239,13 +237,13 @@ async def test_run_picks_up_another_replicas_rotation() -> None:
 def test_certificate_directory_reloads_changed_files(tmp_path: pathlib.Path) -> None:
     """Mounted files are loaded, reloaded on change, and a broken pair keeps the old cert."""
     now = dt.datetime.now(dt.UTC)
-    ca = webhook.new_ca(now=now, lifetime=dt.timedelta(days=1))
-    tls = webhook.ServingTLS()
-    directory = webhook.CertDirectory(directory=tmp_path, tls=tls)
+    ca = certs.new_ca(now=now, lifetime=dt.timedelta(days=1))
+    tls = certs.ServingTLS()
+    directory = certs.CertDirectory(directory=tmp_path, tls=tls)
     assert not directory.check()  # nothing mounted yet
     serials = []
     for _ in range(2):
-        pair = webhook.new_serving(ca=ca, dns_names=["x"], now=now, lifetime=dt.timedelta(hours=1))
+        pair = certs.new_serving(ca=ca, dns_names=["x"], now=now, lifetime=dt.timedelta(hours=1))
         (tmp_path / "tls.crt").write_bytes(pair.cert_pem)
         (tmp_path / "tls.key").write_bytes(pair.key_pem)
         assert directory.check()
@@ -258,14 +256,14 @@ def test_certificate_directory_reloads_changed_files(tmp_path: pathlib.Path) -> 
 
 @pytest.mark.parametrize(
     "key",
-    [pytest.param(webhook.TLS_CERT, id="cert"), pytest.param(webhook.CA_KEY, id="ca-key")],
+    [pytest.param(certs.TLS_CERT, id="cert"), pytest.param(certs.CA_KEY, id="ca-key")],
 )
 async def test_corrupt_secret_is_repaired(key: str) -> None:
     """Unreadable data in the Secret is replaced rather than served."""
     store, clock = MemoryStore(), FakeClock()
     await provisioner(store, clock).ensure()
     assert store.stored is not None
-    store.stored = webhook.Stored(
+    store.stored = certs.Stored(
         data={**store.stored.data, key: b"junk"}, resource_version=store.stored.resource_version
     )
     pair = await provisioner(store, clock).ensure()
@@ -280,7 +278,7 @@ class FailingStore(MemoryStore):
         super().__init__()
         self.failures = failures
 
-    async def load(self) -> webhook.Stored | None:
+    async def load(self) -> certs.Stored | None:
         if self.failures:
             self.failures -= 1
             raise ConnectionError("API server unreachable")

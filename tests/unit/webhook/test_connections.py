@@ -13,10 +13,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import anyio
 import pytest
 
-from hpa import webhook
+from hpa import api, serving
 from tests.unit.webhook import support
 
-LIMITS = webhook.Limits(
+LIMITS = serving.Limits(
     handshake_timeout=0.3,
     header_timeout=0.5,
     body_timeout=0.7,
@@ -36,7 +36,7 @@ def request(body: bytes, *, length: int | None = None) -> bytes:
     """A POST of ``body`` to the pod validation webhook, claiming ``length`` bytes of body."""
     length = len(body) if length is None else length
     head = (
-        f"POST {webhook.PATH_VALIDATE_PODS} HTTP/1.1\r\nHost: hpa-webhook.hpa.svc\r\n"
+        f"POST {api.PATH_VALIDATE_PODS} HTTP/1.1\r\nHost: hpa-webhook.hpa.svc\r\n"
         f"Content-Type: application/json\r\nContent-Length: {length}\r\n\r\n"
     )
     return head.encode() + body
@@ -98,7 +98,7 @@ class Clients:
             writer.transport.abort()
 
 
-async def serve(cluster: support.FakeCluster, limits: webhook.Limits) -> AsyncIterator[Clients]:
+async def serve(cluster: support.FakeCluster, limits: serving.Limits) -> AsyncIterator[Clients]:
     tls, client_tls = support.serving_tls()
     server = support.admission_server(cluster, ssl_context=tls.context, limits=limits)
     async with support.running(server) as port:
@@ -213,7 +213,7 @@ async def test_a_client_beyond_the_cap_waits_for_a_free_connection(
 ) -> None:
     """With every connection taken by clients mid-handshake, the next waits, and is served as
     soon as one of them goes."""
-    limits = webhook.Limits(handshake_timeout=60, max_connections=2)
+    limits = serving.Limits(handshake_timeout=60, max_connections=2)
     async for clients in serve(cluster, limits):
         stalled = [await clients.tcp(), await clients.tcp()]
         waiting = asyncio.ensure_future(clients.tls_stream())
@@ -229,7 +229,7 @@ async def test_the_longest_idle_connection_makes_room_at_the_cap(
     cluster: support.FakeCluster,
 ) -> None:
     """At the cap, a new client is served and the connection idle longest is closed for it."""
-    limits = webhook.Limits(idle_timeout=60, max_connections=2)
+    limits = serving.Limits(idle_timeout=60, max_connections=2)
     async for clients in serve(cluster, limits):
         first, second = await clients.tls_stream(), await clients.tls_stream()
         assert await exchange(first) == 200

@@ -186,9 +186,9 @@ def test_deeply_nested_object_is_a_bad_object() -> None:
 
 def test_encoded_answer_echoes_uid_and_base64_patch() -> None:
     """The answer carries the request's uid, apiVersion, kind and a base64 patch."""
-    from hpa.webhook import _patching as patching
+    from hpa.webhook import _json_patch as json_patch
 
-    response = webhook.patched([patching.add(1, "a/b")])
+    response = webhook.patched([json_patch.add(1, "a/b")])
     answer = json.loads(webhook.encode_review("abc", response))
     assert answer["apiVersion"] == "admission.k8s.io/v1"
     assert answer["kind"] == "AdmissionReview"
@@ -256,6 +256,6 @@ def test_denial_message_is_capped(problems: list[webhook.Problem], ending: str, 
 )
 def test_pointer_escaping(token: str, escaped: str) -> None:
     """JSON pointer tokens escape ``~`` before ``/`` (RFC 6901)."""
-    from hpa.webhook import _patching as patching
+    from hpa.webhook import _json_patch as json_patch
 
-    assert patching.pointer("metadata", token) == f"/metadata/{escaped}"
+    assert json_patch.pointer("metadata", token) == f"/metadata/{escaped}"

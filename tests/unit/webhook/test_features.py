@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 
 from hpa import api, webhook
-from hpa.webhook import _quotas as quotas
+from hpa.webhook import _class_quota as class_quota
 from tests.unit.webhook import support
 
 KEY = api.class_quota_key("sample")
@@ -28,9 +28,9 @@ class FakeQuotas:
 
 def _checker(
     reader: FakeQuotas, claims: support.FakeCluster | None = None, clock: list[float] | None = None
-) -> quotas.ClassQuota:
+) -> class_quota.ClassQuota:
     now = clock if clock is not None else [0.0]
-    return quotas.ClassQuota(
+    return class_quota.ClassQuota(
         reader, claims=claims or support.managed_cluster(), clock=lambda: now[0], ttl=30.0
     )
 

@@ -28,14 +28,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hpa import api, webhook
+from hpa import api, serving, webhook
 from tests.unit.webhook import support
 
-PATHS = (webhook.PATH_MUTATE_PODS, webhook.PATH_VALIDATE_PODS, webhook.PATH_VALIDATE_RESOURCES)
+PATHS = (api.PATH_MUTATE_PODS, api.PATH_VALIDATE_PODS, api.PATH_VALIDATE_RESOURCES)
 
 #: Short, for stalled clients to cost little time, yet many times what a whole request takes
 #: here (a 7 MiB body is read in some 30 ms); room for every stalled client of an example.
-LIMITS = webhook.Limits(
+LIMITS = serving.Limits(
     handshake_timeout=0.2,
     header_timeout=0.3,
     body_timeout=0.5,

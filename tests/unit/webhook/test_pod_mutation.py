@@ -232,8 +232,8 @@ async def test_custom_namespace_selector(cluster: support.FakeCluster, pod: dict
     """A configured selector replaces the default label."""
     cluster.namespaces["team"] = {"tier": "games"}
     cluster.add_claim("echo-web", namespace="team")
-    selector = webhook.LabelSelector(
-        match_expressions=(webhook.Requirement(key="tier", operator="In", values=("games",)),)
+    selector = api.LabelSelector(
+        match_expressions=(api.Requirement(key="tier", operator="In", values=("games",)),)
     )
     handler = webhook.PodMutator(claims=cluster, namespaces=cluster, namespace_selector=selector)
     assert (await handler(support.make_request(pod, namespace="team"))).patch is not None

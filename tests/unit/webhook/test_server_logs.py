@@ -16,7 +16,7 @@ from typing import Any
 import anyio
 import pytest
 
-from hpa import webhook
+from hpa import api
 
 ROOT = pathlib.Path(__file__).parents[3]
 
@@ -108,7 +108,7 @@ async def test_every_line_is_json_when_clients_drop_and_send_garbage(child: Chil
     # A client that goes away in the middle of its body.
     reader, writer = await child.connect()
     writer.write(
-        f"POST {webhook.PATH_VALIDATE_PODS} HTTP/1.1\r\nHost: hpa\r\n"
+        f"POST {api.PATH_VALIDATE_PODS} HTTP/1.1\r\nHost: hpa\r\n"
         "Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{".encode()
     )
     await writer.drain()
@@ -125,7 +125,7 @@ async def test_every_line_is_json_when_clients_drop_and_send_garbage(child: Chil
     for body, encoding in ((b"\xff", "identity"), (b"[" * 2000, "identity"), (b"{}", "gzip")):
         reader, writer = await child.connect()
         writer.write(
-            f"POST {webhook.PATH_VALIDATE_PODS} HTTP/1.1\r\nHost: hpa\r\nContent-Type: "
+            f"POST {api.PATH_VALIDATE_PODS} HTTP/1.1\r\nHost: hpa\r\nContent-Type: "
             f"application/json\r\nContent-Encoding: {encoding}\r\n"
             f"Content-Length: {len(body)}\r\n\r\n".encode()
             + body

@@ -8,7 +8,7 @@ import anyio
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from hpa import webhook
+from hpa import api, webhook
 from tests.unit.samples import sample
 from tests.unit.webhook import support
 from tests.unit.webhook.test_admission_server import Gate, Raising
@@ -40,11 +40,11 @@ async def test_each_request_is_counted_by_path_and_code(
 ) -> None:
     """A review answered is code 200 (whatever its verdict); a body that is none, its 4xx."""
     app = webhook.AdmissionServer(
-        handlers={webhook.PATH_MUTATE_PODS: webhook.PodMutator(claims=cluster, namespaces=cluster)},
+        handlers={api.PATH_MUTATE_PODS: webhook.PodMutator(claims=cluster, namespaces=cluster)},
         ssl_context=None,
     ).app()
     client = await aiohttp_client(app)
-    path = webhook.PATH_MUTATE_PODS
+    path = api.PATH_MUTATE_PODS
     ok, unsupported, timed = requests(path, "200"), requests(path, "415"), latency_count(path)
     answer = await client.post(path, json=support.review_body(pod))
     assert answer.status == 200

@@ -20,29 +20,20 @@ import anyio.abc
 import structlog
 from aiohttp import web
 
-from hpa import api
-from hpa.webhook import _connections as connections
+from hpa import api, serving
+from hpa.webhook import _admission_metrics as metrics
 from hpa.webhook import _decoding as decoding
-from hpa.webhook import _errors as errors
 from hpa.webhook import _handling as handling
-from hpa.webhook import _metrics as metrics
 from hpa.webhook import _podmutation as podmutation
 from hpa.webhook import _podvalidation as podvalidation
 from hpa.webhook import _readers as readers
-from hpa.webhook import _resources as resources
+from hpa.webhook import _resource_validation as resource_validation
 from hpa.webhook import _responses as responses
+from hpa.webhook import _review_errors as errors
 from hpa.webhook import _reviews as reviews
-from hpa.webhook import _selectors as selectors
-from hpa.webhook import _serving as serving
+from hpa.webhook import _writers as writers
 
 log = structlog.get_logger(__name__)
-
-DEFAULT_PORT: Final = 9443
-
-#: The conventional paths of hpa's webhooks, as the webhook configurations name them.
-PATH_MUTATE_PODS: Final = "/mutate-pods"
-PATH_VALIDATE_PODS: Final = "/validate-pods"
-PATH_VALIDATE_RESOURCES: Final = "/validate-hostport-rmb938-com"
 
 # Metric labels take these values only (anything else counts as "other"), so that requests
 # with made-up resources cannot grow the number of time series without bound.
@@ -71,12 +62,12 @@ class AdmissionServer:
         handlers: Mapping[str, handling.Handler],
         ssl_context: ssl.SSLContext | None,
         host: str = "0.0.0.0",
-        port: int = DEFAULT_PORT,
+        port: int = api.WEBHOOK_PORT,
         shutdown_timeout: float = 30.0,
-        limits: connections.Limits = connections.DEFAULT_LIMITS,
+        limits: serving.Limits = serving.DEFAULT_LIMITS,
     ) -> None:
         """Args:
-        handlers: URL path → handler, e.g. ``{PATH_MUTATE_PODS: PodMutator(...)}``.
+        handlers: URL path → handler, e.g. ``{api.PATH_MUTATE_PODS: PodMutator(...)}``.
         ssl_context: the server's TLS context (None serves plain HTTP, for tests only: the
             API server calls webhooks over HTTPS only).
         host: the address to bind.
@@ -222,25 +213,25 @@ def handlers(
     namespaces: readers.NamespaceReader,
     classes: readers.ClassReader,
     quotas: readers.QuotaReader | None = None,
-    provisioner: readers.ClaimProvisioner | None = None,
-    namespace_selector: selectors.LabelSelector = selectors.DEFAULT_NAMESPACE_SELECTOR,
+    provisioner: writers.ClaimProvisioner | None = None,
+    namespace_selector: api.LabelSelector = api.DEFAULT_NAMESPACE_SELECTOR,
     allow_host_network: bool = False,
 ) -> dict[str, handling.Handler]:
     """hpa's three handlers at their conventional paths, ready for :class:`AdmissionServer`."""
     return {
-        PATH_MUTATE_PODS: podmutation.PodMutator(
+        api.PATH_MUTATE_PODS: podmutation.PodMutator(
             claims=claims,
             namespaces=namespaces,
             namespace_selector=namespace_selector,
             provisioner=provisioner,
         ),
-        PATH_VALIDATE_PODS: podvalidation.PodValidator(
+        api.PATH_VALIDATE_PODS: podvalidation.PodValidator(
             claims=claims,
             namespaces=namespaces,
             namespace_selector=namespace_selector,
             allow_host_network=allow_host_network,
         ),
-        PATH_VALIDATE_RESOURCES: resources.ResourceValidator(
+        api.PATH_VALIDATE_RESOURCES: resource_validation.ResourceValidator(
             classes=classes, quotas=quotas, claims=claims
         ),
     }

@@ -9,14 +9,14 @@ import tempfile
 
 import pytest
 
-from hpa import webhook
+from hpa import certs
 
 NOW = dt.datetime.now(dt.UTC)
 
 
-def _pair() -> webhook.KeyPair:
-    ca = webhook.new_ca(now=NOW, lifetime=dt.timedelta(days=1))
-    return webhook.new_serving(
+def _pair() -> certs.KeyPair:
+    ca = certs.new_ca(now=NOW, lifetime=dt.timedelta(days=1))
+    return certs.new_serving(
         ca=ca, dns_names=["hpa-webhook.hpa.svc"], now=NOW, lifetime=dt.timedelta(hours=1)
     )
 
@@ -35,7 +35,7 @@ def no_temporary_directory(monkeypatch: pytest.MonkeyPatch, tmp_path: pathlib.Pa
 @pytest.mark.usefixtures("no_temporary_directory")
 def test_loads_without_a_writable_directory() -> None:
     """A certificate loads from memory when no temporary directory is usable."""
-    tls = webhook.ServingTLS()
+    tls = certs.ServingTLS()
     before = _open_fds()
     pair = _pair()
     assert tls.load(pair)
@@ -47,12 +47,12 @@ def test_loads_without_a_writable_directory() -> None:
 @pytest.mark.usefixtures("no_temporary_directory")
 def test_mismatched_key_is_refused_without_leaking() -> None:
     """A key that does not match its certificate is refused, and the old one keeps serving."""
-    tls = webhook.ServingTLS()
+    tls = certs.ServingTLS()
     first, other = _pair(), _pair()
     tls.load(first)
     before = _open_fds()
     with pytest.raises(ssl.SSLError):
-        tls.load(webhook.KeyPair(cert_pem=other.cert_pem, key_pem=first.key_pem))
+        tls.load(certs.KeyPair(cert_pem=other.cert_pem, key_pem=first.key_pem))
     assert tls.serial == first.certificate.serial_number
     assert _open_fds() == before
 
@@ -60,7 +60,7 @@ def test_mismatched_key_is_refused_without_leaking() -> None:
 def test_falls_back_to_a_temporary_directory(monkeypatch: pytest.MonkeyPatch) -> None:
     """Without memfd the certificate goes through a private temporary directory."""
     monkeypatch.delattr(os, "memfd_create", raising=False)
-    tls = webhook.ServingTLS()
+    tls = certs.ServingTLS()
     pair = _pair()
     assert tls.load(pair)
     assert tls.serial == pair.certificate.serial_number

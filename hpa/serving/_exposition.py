@@ -1,21 +1,17 @@
 """The metrics server: ``/metrics`` on :8080, the Prometheus exposition of hpa's registry."""
 
-from typing import Final
-
 import anyio
 import anyio.abc
 from aiohttp import web
 
-from hpa import observability
-from hpa.webhook import _serving as serving
-
-DEFAULT_PORT: Final = 8080
+from hpa import api, observability
+from hpa.serving import _runner as runner
 
 
 class MetricsServer:
     """Serves ``/metrics``."""
 
-    def __init__(self, *, host: str = "0.0.0.0", port: int = DEFAULT_PORT) -> None:
+    def __init__(self, *, host: str = "0.0.0.0", port: int = api.METRICS_PORT) -> None:
         """Args:
         host: the address to bind.
         port: the port to bind; 0 picks a free one.
@@ -26,14 +22,14 @@ class MetricsServer:
     def app(self) -> web.Application:
         """The aiohttp application."""
         app = web.Application()
-        app.router.add_get("/metrics", _metrics)
+        app.router.add_get(api.PATH_METRICS, _metrics)
         return app
 
     async def run(
         self, *, task_status: anyio.abc.TaskStatus[int] = anyio.TASK_STATUS_IGNORED
     ) -> None:
         """Serve until cancelled; reports the bound port."""
-        await serving.serve(
+        await runner.serve(
             self.app(),
             name="metrics",
             host=self._host,

@@ -26,7 +26,7 @@ from collections.abc import Iterator
 
 import structlog
 
-from hpa.webhook import _certificates as certificates
+from hpa.certs import _certificates as certificates
 
 log = structlog.get_logger(__name__)
 

@@ -1,18 +1,14 @@
-"""Label selectors (metav1.LabelSelector) that decide which namespaces the pod webhooks manage.
+"""Label selectors (metav1.LabelSelector), and the one that says which namespaces hpa manages.
 
-The webhook configurations carry the same selector as ``namespaceSelector``, so the API server
-sends only pods of managed namespaces; the handlers check it again against the namespace cache
-so that a configuration edited by hand, or an API server that ignores the selector, cannot make
-the webhook act on a namespace it should leave alone.
+The install writes :data:`DEFAULT_NAMESPACE_SELECTOR` (or the one ``--namespace-label`` asks
+for) into the pod webhooks' ``namespaceSelector``, and the running webhook checks each pod's
+namespace against the same selector.
 """
 
 from collections.abc import Mapping
 from typing import Final
 
-import msgspec
-
-from hpa import api
-from hpa.webhook import _readers as readers
+from hpa.api import _names, _wire
 
 IN: Final = "In"
 NOT_IN: Final = "NotIn"
@@ -20,7 +16,7 @@ EXISTS: Final = "Exists"
 DOES_NOT_EXIST: Final = "DoesNotExist"
 
 
-class Requirement(msgspec.Struct, frozen=True, kw_only=True, rename="camel", omit_defaults=True):
+class Requirement(_wire.Wire, frozen=True, kw_only=True):
     """One ``matchExpressions`` entry."""
 
     key: str
@@ -40,7 +36,7 @@ class Requirement(msgspec.Struct, frozen=True, kw_only=True, rename="camel", omi
         return False
 
 
-class LabelSelector(msgspec.Struct, frozen=True, kw_only=True, rename="camel", omit_defaults=True):
+class LabelSelector(_wire.Wire, frozen=True, kw_only=True):
     """``matchLabels`` and ``matchExpressions``, all of which must hold."""
 
     match_labels: dict[str, str] = {}
@@ -55,16 +51,5 @@ class LabelSelector(msgspec.Struct, frozen=True, kw_only=True, rename="camel", o
 
 #: The namespaces the Go original manages: those labelled ``hostport.rmb938.com: "true"``.
 DEFAULT_NAMESPACE_SELECTOR: Final = LabelSelector(
-    match_labels={api.NAMESPACE_LABEL: api.NAMESPACE_LABEL_VALUE}
+    match_labels={_names.NAMESPACE_LABEL: _names.NAMESPACE_LABEL_VALUE}
 )
-
-
-def is_managed(reader: readers.NamespaceReader, selector: LabelSelector, namespace: str) -> bool:
-    """Whether the pod webhooks act on pods of ``namespace``.
-
-    A namespace the cache does not hold yet (created a moment ago) counts as managed: the API
-    server only sends a review after matching the webhook's own ``namespaceSelector`` against the
-    namespace as it is now, which is fresher than the cache.
-    """
-    labels = reader.namespace_labels(namespace)
-    return labels is None or selector.matches(labels)

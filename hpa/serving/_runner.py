@@ -17,7 +17,7 @@ import anyio.abc
 import structlog
 from aiohttp import web
 
-from hpa.webhook import _connections as connections
+from hpa.serving import _connections as connections
 
 log = structlog.get_logger(__name__)
 

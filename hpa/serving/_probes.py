@@ -1,7 +1,7 @@
 """The health server: ``/healthz`` (liveness) and ``/readyz`` (readiness) on :8081.
 
 Liveness answers 200 while the event loop serves requests at all and every liveness check
-passes (hpa's: its informers have not failed for too long, ``controllers._health``); 503 names
+passes (hpa's: its informers have not failed for too long, ``controllers._watch_health``); 503 names
 the failing ones. Readiness reads the current state of named checks (e.g. "caches synced",
 "certificate loaded"; ``observability.Readiness`` holds them) and answers 503 naming each
 failing one until there is at least one and all pass, so ``kubectl describe pod`` shows what a
@@ -9,18 +9,16 @@ replica waits for.
 """
 
 from collections.abc import Callable, Mapping
-from typing import Final
 
 import anyio
 import anyio.abc
 import structlog
 from aiohttp import web
 
-from hpa.webhook import _serving as serving
+from hpa import api
+from hpa.serving import _runner as runner
 
 log = structlog.get_logger(__name__)
-
-DEFAULT_PORT: Final = 8081
 
 #: The current state of every named readiness check, e.g. ``observability.Readiness().checks``.
 #: It must not block: it reads state, it does not fetch it.
@@ -36,7 +34,7 @@ class HealthServer:
         checks: Checks,
         live_checks: Checks = dict,
         host: str = "0.0.0.0",
-        port: int = DEFAULT_PORT,
+        port: int = api.HEALTH_PORT,
     ) -> None:
         """Args:
         checks: the named readiness checks; ``/readyz`` answers 200 once there is at least
@@ -64,8 +62,8 @@ class HealthServer:
     def app(self) -> web.Application:
         """The aiohttp application."""
         app = web.Application()
-        app.router.add_get("/healthz", self._healthz)
-        app.router.add_get("/readyz", self._readyz)
+        app.router.add_get(api.PATH_LIVENESS, self._healthz)
+        app.router.add_get(api.PATH_READINESS, self._readyz)
         return app
 
     async def _healthz(self, request: web.Request) -> web.Response:
@@ -84,7 +82,7 @@ class HealthServer:
         self, *, task_status: anyio.abc.TaskStatus[int] = anyio.TASK_STATUS_IGNORED
     ) -> None:
         """Serve until cancelled; reports the bound port."""
-        await serving.serve(
+        await runner.serve(
             self.app(),
             name="health",
             host=self._host,

@@ -5,19 +5,19 @@ import datetime as dt
 
 from cryptography import x509
 
-from hpa import kube, webhook
+from hpa import api, certs, kube, manifests
 from tests import kubefake
 
-NAMES = webhook.ServingNames(service="hpa-webhook", namespace="hpa")
+NAMES = certs.ServingNames(service="hpa-webhook", namespace="hpa")
 
 
-def provisioner(fake: kubefake.FakeApi) -> webhook.CertProvisioner:
-    store = webhook.SecretCertStore(client=kube.Client(fake), namespace="hpa")
-    return webhook.CertProvisioner(store=store, names=NAMES, tls=webhook.ServingTLS())
+def provisioner(fake: kubefake.FakeApi) -> certs.CertProvisioner:
+    store = certs.SecretCertStore(client=kube.Client(fake), namespace="hpa")
+    return certs.CertProvisioner(store=store, names=NAMES, tls=certs.ServingTLS())
 
 
 def install_configurations(fake: kubefake.FakeApi) -> None:
-    mutating, validating = webhook.webhook_configurations()
+    mutating, validating = manifests.webhook_configurations()
     fake.put("mutatingwebhookconfigurations", mutating)
     fake.put("validatingwebhookconfigurations", validating)
 
@@ -27,14 +27,14 @@ async def test_certificates_stored_in_a_tls_secret_and_ca_injected() -> None:
     fake = kubefake.FakeApi()
     install_configurations(fake)
     pair = await provisioner(fake).ensure()
-    secret = fake.get("secrets", webhook.DEFAULT_SECRET_NAME, "hpa")
+    secret = fake.get("secrets", api.WEBHOOK_SECRET, "hpa")
     assert secret is not None
     assert secret["type"] == "kubernetes.io/tls"
     assert base64.b64decode(secret["data"]["tls.crt"]) == pair.cert_pem
     bundle = base64.b64decode(secret["data"]["ca.crt"])
     for plural, name in (
-        ("mutatingwebhookconfigurations", webhook.MUTATING_NAME),
-        ("validatingwebhookconfigurations", webhook.VALIDATING_NAME),
+        ("mutatingwebhookconfigurations", api.MUTATING_CONFIGURATION),
+        ("validatingwebhookconfigurations", api.VALIDATING_CONFIGURATION),
     ):
         configuration = fake.get(plural, name)
         assert configuration is not None
@@ -55,15 +55,15 @@ async def test_second_replica_serves_the_stored_certificate() -> None:
 async def test_lost_create_race_reads_the_winner() -> None:
     """AlreadyExists on create (another replica won) makes the store answer None."""
     fake = kubefake.FakeApi()
-    store = webhook.SecretCertStore(client=kube.Client(fake), namespace="hpa")
-    fake.put("secrets", {"metadata": {"name": webhook.DEFAULT_SECRET_NAME, "namespace": "hpa"}})
+    store = certs.SecretCertStore(client=kube.Client(fake), namespace="hpa")
+    fake.put("secrets", {"metadata": {"name": api.WEBHOOK_SECRET, "namespace": "hpa"}})
     assert await store.save({"tls.crt": b"x"}, resource_version=None) is None
 
 
 async def test_stale_replace_is_refused() -> None:
     """A replace at an old resourceVersion (Conflict) makes the store answer None."""
     fake = kubefake.FakeApi()
-    store = webhook.SecretCertStore(client=kube.Client(fake), namespace="hpa")
+    store = certs.SecretCertStore(client=kube.Client(fake), namespace="hpa")
     saved = await store.save({"tls.crt": b"x"}, resource_version=None)
     assert saved is not None
     assert await store.save({"tls.crt": b"y"}, resource_version=saved.resource_version)

@@ -20,8 +20,7 @@ import msgspec
 import structlog
 
 from hpa import api, kube
-from hpa.webhook import _configurations as configurations
-from hpa.webhook import _provisioning as provisioning
+from hpa.certs import _provisioning as provisioning
 
 log = structlog.get_logger(__name__)
 
@@ -44,7 +43,6 @@ VALIDATING_CONFIGURATIONS: Final = kube.Resource(
 )
 
 SECRET_TYPE: Final = "kubernetes.io/tls"
-DEFAULT_SECRET_NAME: Final = "hpa-webhook-tls"
 
 
 class _Secret(msgspec.Struct, frozen=True, kw_only=True):
@@ -75,9 +73,9 @@ class SecretCertStore:
         *,
         client: kube.Client,
         namespace: str,
-        name: str = DEFAULT_SECRET_NAME,
-        mutating: Sequence[str] = (configurations.MUTATING_NAME,),
-        validating: Sequence[str] = (configurations.VALIDATING_NAME,),
+        name: str = api.WEBHOOK_SECRET,
+        mutating: Sequence[str] = (api.MUTATING_CONFIGURATION,),
+        validating: Sequence[str] = (api.VALIDATING_CONFIGURATION,),
     ) -> None:
         """Args:
         client: the API client.
@@ -115,7 +113,7 @@ class SecretCertStore:
                     "metadata": {
                         "name": self._name,
                         "namespace": self._namespace,
-                        "labels": {"app.kubernetes.io/name": "hpa"},
+                        "labels": {"app.kubernetes.io/name": api.APP_NAME},
                     },
                     "type": SECRET_TYPE,
                     "data": dict(data),

@@ -3,7 +3,7 @@
 hpa's own (``hpa_admission_*``, by resource and verdict) and controller-runtime's webhook
 metrics (``controller_runtime_webhook_*``, by ``webhook``: the URL path, e.g. /mutate-pods, and
 the HTTP status ``code``), so that dashboards made for controller-runtime webhooks work too.
-Both are recorded by the admission server (``_admission``), once per request.
+Both are recorded by the admission server (``_admission_server``), once per request.
 """
 
 from typing import Final

@@ -15,7 +15,7 @@ from typing import Any, Final
 import msgspec
 
 from hpa import api, index, kube
-from hpa.controllers import _context, _metrics, _reconciling
+from hpa.controllers import _context, _controller_metrics, _reconciling
 
 READY: Final = "Ready"
 OUTSIDE_POOLS: Final = "PortsOutsidePools"
@@ -41,9 +41,9 @@ class ClassReconciler:
         if cls is None:
             for state in ("total", "allocated", "free"):
                 with contextlib.suppress(KeyError):
-                    _metrics.PORTS.remove(key, state)
+                    _controller_metrics.PORTS.remove(key, state)
             return _reconciling.Result()
-        hostports = self._ctx.caches.hostport_informer.store.by_index(kube.BY_CLASS, key)
+        hostports = self._ctx.caches.hostport_informer.store.lookup(kube.BY_CLASS, key)
         deleting = cls.metadata.deletion_timestamp is not None
         if deleting and not hostports:
             if api.FINALIZER in cls.metadata.finalizers:
@@ -102,7 +102,7 @@ class ClassReconciler:
             conditions=cls.status.conditions,
         )
         for state in ("total", "allocated", "free"):
-            _metrics.PORTS.labels(name, state).set(getattr(counts, state))
+            _controller_metrics.PORTS.labels(name, state).set(getattr(counts, state))
         old = cls.status
         unchanged = msgspec.structs.replace(old, conditions=()) == msgspec.structs.replace(
             status, conditions=()

@@ -16,7 +16,7 @@ from typing import Any
 import anyio
 import anyio.abc
 
-from hpa import kube, manifests, observability
+from hpa import api, kube, manifests, observability
 from hpa.cli import _operator, _process
 
 #: What of the install the sandbox needs; the Deployment's work is done in-process instead.
@@ -48,9 +48,9 @@ async def run(
         if operator:
             await _install(server)
             running = await group.start(_operate, path, serving or _local_serving(), stop)
-            server.service_map[(manifests.DEFAULT_NAMESPACE, manifests.SERVICE, 443)] = (
-                f"127.0.0.1:{running.webhook_port}"
-            )
+            server.service_map[
+                (api.DEFAULT_NAMESPACE, api.WEBHOOK_SERVICE, api.WEBHOOK_SERVICE_PORT)
+            ] = f"127.0.0.1:{running.webhook_port}"
             print(
                 f"# hpa is running: metrics http://127.0.0.1:{running.metrics_port}/metrics, "
                 f"readiness http://127.0.0.1:{running.health_port}/readyz",
@@ -87,7 +87,7 @@ async def _operate(
     transport = await kube.Kr8sTransport.connect(kubeconfig=str(kubeconfig))
     try:
         config = _operator.OperatorConfig(
-            kubeconfig=str(kubeconfig), namespace=manifests.DEFAULT_NAMESPACE
+            kubeconfig=str(kubeconfig), namespace=api.DEFAULT_NAMESPACE
         )
         await _process.run_process(
             config, serving, transport=transport, stop=stop, task_status=task_status

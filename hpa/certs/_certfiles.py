@@ -14,8 +14,8 @@ import anyio
 import anyio.abc
 import structlog
 
-from hpa.webhook import _certificates as certificates
-from hpa.webhook import _tls as tls
+from hpa.certs import _certificates as certificates
+from hpa.certs import _serving_tls as serving_tls
 
 log = structlog.get_logger(__name__)
 
@@ -27,7 +27,7 @@ class CertDirectory:
         self,
         *,
         directory: pathlib.Path,
-        tls: tls.ServingTLS,
+        tls: serving_tls.ServingTLS,
         poll_interval: float = 10.0,
         cert_file: str = "tls.crt",
         key_file: str = "tls.key",

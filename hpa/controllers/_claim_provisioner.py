@@ -1,4 +1,4 @@
-"""Per-pod claims: made and bound at pod CREATE, released as the StatefulSet says.
+"""Per-pod claims, made and bound at pod CREATE: the writer the mutating webhook calls.
 
 A pod (template) annotated ``template.hostport.rmb938.com/<portName>: <className>`` gets its
 own claim ``<podName>-<portName>``. A StatefulSet pod keeps its name across restarts, so it
@@ -8,28 +8,16 @@ binds it in the admission path, with the claim reconciler's own steps (index can
 ``port-<n>`` HostPort that the API server refuses twice, bind with the claim's
 resourceVersion), so racing the claim controller or another replica is safe.
 
-Release follows ``persistentVolumeClaimRetentionPolicy``, as annotations of the StatefulSet:
-
-- ``hostport.rmb938.com/when-deleted: Delete``: the claim gets an ownerReference to the
-  StatefulSet, so the garbage collector deletes it with the StatefulSet;
-- ``hostport.rmb938.com/when-scaled: Delete``: :class:`StatefulSetReconciler` deletes the claims
-  of ordinals >= ``spec.replicas`` (a claim still named by a pod waits for that pod to go).
-
-Both default to Retain, as in Kubernetes. The claims carry the labels
-``hostport.rmb938.com/statefulset`` and ``hostport.rmb938.com/ordinal``.
+A StatefulSet pod's claim carries the labels ``hostport.rmb938.com/statefulset`` and
+``hostport.rmb938.com/ordinal``, and, when the StatefulSet's
+``hostport.rmb938.com/when-deleted`` is Delete, an ownerReference to it, so the garbage
+collector deletes it with the StatefulSet. Scale-down is the :mod:`_statefulset_reconciler`'s.
 """
 
 from collections.abc import Sequence
-from typing import Final
-
-import structlog
 
 from hpa import api, kube
-from hpa.controllers import _claim_reconciler, _context, _reconciling
-
-logger = structlog.get_logger(__name__)
-
-REASON_SCALED_DOWN: Final = "ScaledDown"
+from hpa.controllers import _claim_reconciler, _context
 
 
 def ordinal_of(pod_name: str, statefulset: str) -> int | None:
@@ -157,47 +145,3 @@ class ClaimProvisioner:
             )
         except kube.NotFound:
             return None
-
-
-class StatefulSetReconciler:
-    """Deletes the per-pod claims of ordinals a StatefulSet scaled below (whenScaled=Delete)."""
-
-    def __init__(self, context: _context.Context) -> None:
-        self._ctx = context
-
-    async def reconcile(self, key: str) -> _reconciling.Result:
-        namespace, name = kube.split_key(key)
-        statefulset = self._ctx.caches.statefulset(namespace, name)
-        if statefulset is None or statefulset.metadata.deletion_timestamp is not None:
-            return _reconciling.Result()  # whenDeleted is the garbage collector's
-        policy = statefulset.metadata.annotations.get(api.WHEN_SCALED_ANNOTATION)
-        if policy != api.RETENTION_DELETE:
-            return _reconciling.Result()
-        replicas = statefulset.spec.replicas
-        for claim in self._ctx.caches.claims_of_statefulset(namespace, name):
-            ordinal = claim.metadata.labels.get(api.ORDINAL_LABEL, "")
-            if not ordinal.isdigit() or int(ordinal) < replicas:
-                continue
-            if claim.metadata.deletion_timestamp is not None:
-                continue
-            await self._delete(claim, replicas=replicas)
-        return _reconciling.Result()
-
-    async def _delete(self, claim: api.HostPortClaim, *, replicas: int) -> None:
-        logger.info("deleting claim of scaled-down ordinal", claim=claim.metadata.name)
-        try:
-            await self._ctx.client.delete(
-                kube.CLAIMS,
-                claim.metadata.name,
-                namespace=claim.metadata.namespace,
-                uid=claim.metadata.uid,
-            )
-        except kube.NotFound:
-            return
-        await self._ctx.recorder.record(
-            _context.claim_reference(claim),
-            type=kube.NORMAL,
-            reason=REASON_SCALED_DOWN,
-            message=f"deleted: its StatefulSet was scaled to {replicas} replicas and its "
-            f"{api.WHEN_SCALED_ANNOTATION} is Delete",
-        )

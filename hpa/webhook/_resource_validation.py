@@ -4,7 +4,7 @@ The CRDs' schemas and CEL rules already hold most invariants in the API server (
 while the webhook is down); this webhook repeats them with messages that name the field and the
 fix, and adds what CEL cannot see: a class's pools against other classes (allowed, answered
 with a warning naming the other class), a claim's class existing and its static port lying in
-the class's pools (warnings too), and the per-class claim quota on claim CREATE (``_quotas``).
+the class's pools (warnings too), and the per-class claim quota on claim CREATE (``_class_quota``).
 
 Objects are decoded into loose projections (every field optional, no bounds), not the
 ``hpa.api`` types, so that an out-of-range value is reported by these checks in words rather
@@ -14,29 +14,23 @@ than as a decoding error.
 from collections.abc import Iterable
 from typing import Final, TypeVar
 
-import msgspec
-
 from hpa import api
-from hpa.webhook import _errors as errors
+from hpa.webhook import _class_quota as class_quota
 from hpa.webhook import _handling as handling
-from hpa.webhook import _quotas as quotas_module
 from hpa.webhook import _readers as readers
 from hpa.webhook import _responses as responses
+from hpa.webhook import _review_errors as errors
 from hpa.webhook import _reviews as reviews
 
 #: The API server keeps warnings short; more than this many overlaps are summarised.
 MAX_WARNINGS: Final = 10
 
 
-class _Wire(msgspec.Struct, frozen=True, kw_only=True, rename="camel", omit_defaults=True):
-    """Base of the loose projections."""
-
-
-class _Meta(_Wire, frozen=True, kw_only=True):
+class _Meta(api.Wire, frozen=True, kw_only=True):
     name: str = ""
 
 
-class _Pool(_Wire, frozen=True, kw_only=True):
+class _Pool(api.Wire, frozen=True, kw_only=True):
     start: int = 0
     end: int = 0
 
@@ -44,39 +38,39 @@ class _Pool(_Wire, frozen=True, kw_only=True):
         return f"{self.start}-{self.end}"
 
 
-class _ClassSpec(_Wire, frozen=True, kw_only=True):
+class _ClassSpec(api.Wire, frozen=True, kw_only=True):
     pools: tuple[_Pool, ...] = ()
 
 
-class _Class(_Wire, frozen=True, kw_only=True):
+class _Class(api.Wire, frozen=True, kw_only=True):
     metadata: _Meta = _Meta()
     spec: _ClassSpec = _ClassSpec()
 
 
-class _ClaimSpec(_Wire, frozen=True, kw_only=True):
+class _ClaimSpec(api.Wire, frozen=True, kw_only=True):
     host_port_class_name: str = ""
     host_port_name: str = ""
     port: int | None = None
 
 
-class _Claim(_Wire, frozen=True, kw_only=True):
+class _Claim(api.Wire, frozen=True, kw_only=True):
     metadata: _Meta = _Meta()
     spec: _ClaimSpec = _ClaimSpec()
 
 
-class _ClaimRef(_Wire, frozen=True, kw_only=True):
+class _ClaimRef(api.Wire, frozen=True, kw_only=True):
     namespace: str = ""
     name: str = ""
     uid: str = ""
 
 
-class _HostPortSpec(_Wire, frozen=True, kw_only=True):
+class _HostPortSpec(api.Wire, frozen=True, kw_only=True):
     host_port_class_name: str = ""
     port: int = 0
     claim_ref: _ClaimRef | None = None
 
 
-class _HostPort(_Wire, frozen=True, kw_only=True):
+class _HostPort(api.Wire, frozen=True, kw_only=True):
     metadata: _Meta = _Meta()
     spec: _HostPortSpec = _HostPortSpec()
 
@@ -106,7 +100,7 @@ class ResourceValidator:
         self._quotas = (
             None
             if quotas is None or claims is None
-            else quotas_module.ClassQuota(quotas, claims=claims)
+            else class_quota.ClassQuota(quotas, claims=claims)
         )
 
     async def __call__(self, request: reviews.AdmissionRequest, /) -> reviews.AdmissionResponse:

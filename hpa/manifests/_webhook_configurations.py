@@ -1,11 +1,11 @@
 """The Mutating/ValidatingWebhookConfigurations that route reviews to hpa's handlers.
 
-One source for the manifests, for ``caBundle`` injection (which must find these names) and for
-registering the webhook with a test API server by URL. Pod webhooks fail closed (a pod admitted
-while hpa is down would run without its host port, or with one nobody granted) and are limited
-to managed namespaces by ``namespaceSelector``; the custom resource webhook fails open, because
-the CRDs' CEL rules hold the same invariants in the API server and an hpa outage must not block
-hpa's own writes.
+One source for the manifests and for registering the webhook with a test API server by URL;
+``caBundle`` injection finds them by the names in ``hpa.api``. Pod webhooks fail closed (a pod
+admitted while hpa is down would run without its host port, or with one nobody granted) and are
+limited to managed namespaces by ``namespaceSelector``; the custom resource webhook fails open,
+because the CRDs' CEL rules hold the same invariants in the API server and an hpa outage must
+not block hpa's own writes.
 """
 
 import base64
@@ -14,8 +14,6 @@ from typing import Any, Final
 import msgspec
 
 from hpa import api
-from hpa.webhook import _admission as admission
-from hpa.webhook import _selectors as selectors
 
 
 def _any_host_port(field: str) -> str:
@@ -58,8 +56,6 @@ POD_MATCH_CONDITIONS: Final = [
     }
 ]
 
-MUTATING_NAME: Final = "hpa-mutating"
-VALIDATING_NAME: Final = "hpa-validating"
 TIMEOUT_SECONDS: Final = 10
 
 
@@ -78,13 +74,13 @@ def _client_config(
 
 def webhook_configurations(
     *,
-    service: str = "hpa-webhook",
+    service: str = api.WEBHOOK_SERVICE,
     namespace: str = "hpa",
-    port: int = 443,
+    port: int = api.WEBHOOK_SERVICE_PORT,
     url: str = "",
     ca_bundle: bytes = b"",
-    namespace_selector: selectors.LabelSelector = selectors.DEFAULT_NAMESPACE_SELECTOR,
-    service_account: str = "hpa",
+    namespace_selector: api.LabelSelector = api.DEFAULT_NAMESPACE_SELECTOR,
+    service_account: str = api.APP_NAME,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The mutating and the validating configuration, as API objects.
 
@@ -114,11 +110,11 @@ def webhook_configurations(
     mutating = {
         "apiVersion": "admissionregistration.k8s.io/v1",
         "kind": "MutatingWebhookConfiguration",
-        "metadata": {"name": MUTATING_NAME},
+        "metadata": {"name": api.MUTATING_CONFIGURATION},
         "webhooks": [
             {
                 "name": f"mutate-pods.{api.GROUP}",
-                "clientConfig": client(admission.PATH_MUTATE_PODS),
+                "clientConfig": client(api.PATH_MUTATE_PODS),
                 "rules": [_rule("", "v1", ["pods"], ["CREATE"])],
                 "namespaceSelector": selector,
                 "matchConditions": POD_MATCH_CONDITIONS,
@@ -138,11 +134,11 @@ def webhook_configurations(
     validating = {
         "apiVersion": "admissionregistration.k8s.io/v1",
         "kind": "ValidatingWebhookConfiguration",
-        "metadata": {"name": VALIDATING_NAME},
+        "metadata": {"name": api.VALIDATING_CONFIGURATION},
         "webhooks": [
             {
                 "name": f"validate-pods.{api.GROUP}",
-                "clientConfig": client(admission.PATH_VALIDATE_PODS),
+                "clientConfig": client(api.PATH_VALIDATE_PODS),
                 # UPDATEs (annotations, label, ephemeral containers) are the policy's alone.
                 "rules": [_rule("", "v1", ["pods"], ["CREATE"])],
                 "namespaceSelector": selector,
@@ -152,7 +148,7 @@ def webhook_configurations(
             },
             {
                 "name": f"validate-resources.{api.GROUP}",
-                "clientConfig": client(admission.PATH_VALIDATE_RESOURCES),
+                "clientConfig": client(api.PATH_VALIDATE_RESOURCES),
                 "rules": [
                     _rule(
                         api.GROUP,

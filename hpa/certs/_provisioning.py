@@ -14,7 +14,7 @@ into its webhook configurations' ``caBundle``.
   trusted until it expires, so serving certificates signed by either verify while replicas and
   the API server catch up.
 - Pick-up: each replica re-reads the Secret every ``refresh_interval`` and loads a changed
-  certificate into the live TLS context (:class:`tls.ServingTLS`), without a restart.
+  certificate into the live TLS context (:class:`serving_tls.ServingTLS`), without a restart.
 
 The Secret and the webhook configurations are reached through the :class:`CertStore` Protocol,
 implemented with ``hpa.kube`` and faked in memory in tests; time through :class:`Clock`.
@@ -31,8 +31,8 @@ import structlog
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from hpa.webhook import _certificates as certificates
-from hpa.webhook import _tls as tls
+from hpa.certs import _certificates as certificates
+from hpa.certs import _serving_tls as serving_tls
 
 log = structlog.get_logger(__name__)
 
@@ -139,7 +139,7 @@ class CertProvisioner:
         *,
         store: CertStore,
         names: ServingNames,
-        tls: tls.ServingTLS,
+        tls: serving_tls.ServingTLS,
         clock: Clock | None = None,
         ca_lifetime: dt.timedelta = DEFAULT_CA_LIFETIME,
         serving_lifetime: dt.timedelta = DEFAULT_SERVING_LIFETIME,
