@@ -1,312 +1,305 @@
 """The in-memory port index: which ports each class may hand out and which are held.
 
-Ports are unique cluster-wide: a port held by a HostPort of one class is not free for any
-other class whose pools contain it (pools of different classes may overlap). All state is kept
-as interval sets, so memory follows fragmentation, not pool size:
+A cluster-wide class hands each port to one HostPort (``port-<n>``). A per-node class hands
+each port to as many HostPorts as it has eligible nodes, one per slot (``port-<n>-<slot>``);
+docs/per-node.md describes that model. A port held by any HostPort is not free for a
+cluster-wide class whose pools contain it (pools of cluster-wide classes may overlap). Pools,
+held ports and full ports are interval sets, so their memory follows fragmentation, not pool
+size; ``_ledger.py`` lists the state.
 
-- ``_pools[c]``: the ports class ``c`` may hand out;
-- ``_held``: every held port, whatever its class;
-- ``_held_by[c]``: the ports held by HostPorts of class ``c`` (also those outside its pools).
+A cluster-wide class hands out the ports only it can use before those it shares with
+overlapping classes, lowest first within each, so a wide class does not drain the ports a
+narrow class overlapping it depends on while it has others. Each class keeps its pools split
+that way (``own`` and ``shared`` runs). The next free port is found per run with one bisection
+of the held ports: the first held run at the run's start, if any, ends just before a free port.
+A per-node class offers only its ``own`` runs (its pools may overlap no other class's; where
+they do, it offers nothing) and bisects its own ``full`` set instead: the ports with as many
+holders as it has nodes, or a cluster-wide one.
 
-- ``_coverage``: for each stretch of the port space, the classes whose pools cover it.
-
-A class hands out the ports only it can use before those it shares with overlapping classes,
-lowest first within each, so a wide class does not drain the ports a narrow class overlapping
-it depends on while it has others. Each class keeps its pools split that way (``own`` and
-``shared`` runs, derived from ``_coverage``). The next free port is found per run with one
-bisection of ``_held``: the first held run at the run's start, if any, ends just before a free
-port. Counts are kept up to date on every change, so reading them is O(1). Holding or
-releasing a port touches only the classes whose pools cover it (found by one bisection of
-``_coverage``), so it costs O(log n) whatever the number of classes. ``_coverage`` (and with it
-``own`` and ``shared``) is rebuilt when pools change, which is rare.
+Counts are kept up to date on every change, so reading them is O(1), and holding, releasing or
+allocating costs O(log n) whatever the number of classes. Pools change rarely; then every
+class's runs are rebuilt and every per-node class recounted (O(held ports in its pools)), as
+when its node count changes.
 
 The index is a cache that proposes candidates; the API server is the authority (a HostPort's
-name is derived from its port, so a second one for the same port is refused).
+name is derived from its port, and slot, so a second one for the same pair is refused).
 """
 
-import itertools
 from collections.abc import Iterable, Iterator, Mapping
 
-import msgspec
-from sortedcontainers import SortedDict
-
 from hpa import api
+from hpa.index import _slots
+from hpa.index._class import ClassState, Counts
 from hpa.index._intervals import IntervalSet
-
-
-class Counts(msgspec.Struct, frozen=True, kw_only=True):
-    """A class's ports: in its pools, held by its HostPorts, free, and held outside its pools."""
-
-    total: int
-    allocated: int
-    free: int
-    outside_pools: int
-
-
-class _Class:
-    """What the index knows of one class; ``free`` and ``in_pools`` are kept as counters.
-
-    ``own`` and ``shared`` split ``pools`` into the runs no other class's pools contain and
-    the rest, in the order :meth:`PortIndex.next_free` tries them.
-    """
-
-    __slots__ = ("free", "held", "in_pools", "own", "pools", "shared")
-
-    def __init__(self) -> None:
-        self.pools = IntervalSet()
-        self.held = IntervalSet()
-        self.free = 0
-        self.in_pools = 0
-        self.own: list[tuple[int, int]] = []
-        self.shared: list[tuple[int, int]] = []
+from hpa.index._ledger import Ledger
 
 
 class PortIndex:
-    """Free and held ports per class, with ports unique across all classes."""
+    """Free and held ports per class: each port held once, or once per slot in a per-node class."""
 
     def __init__(self) -> None:
-        self._classes: dict[str, _Class] = {}
-        self._held = IntervalSet()
-        self._coverage: SortedDict = SortedDict()  # first port of a stretch -> class names
+        self._ledger = Ledger()
 
-    # --- pools ---------------------------------------------------------------------------
+    # --- pools and nodes -----------------------------------------------------------------
 
-    def set_pools(self, class_name: str, pools: Iterable[tuple[int, int]]) -> None:
-        """Give a class its pools, replacing the old ones.
+    def set_pools(
+        self, class_name: str, pools: Iterable[tuple[int, int]], *, nodes: int | None = None
+    ) -> None:
+        """Give a class its pools and its mode, replacing the old ones.
 
-        Shrinking a pool never frees or moves a held port: such ports stay held and are
-        counted in ``outside_pools``. Costs O(runs) for the class, once per pool edit.
+        ``nodes`` None makes the class cluster-wide; a count makes it per node, with that many
+        eligible nodes (:meth:`set_nodes` changes only the count). Shrinking a pool never frees
+        or moves a held port: such ports stay held and are counted in ``outside_pools``. Costs
+        O(runs) for every class, plus O(held ports in the pools) for every per-node class, once
+        per pool edit.
         """
-        cls = self._class(class_name)
-        cls.pools = IntervalSet()
+        if nodes is not None:
+            _slots.check_nodes(nodes)
+        runs = IntervalSet()
         for start, end in pools:
             _check_port(start)
             _check_port(end)
-            cls.pools.add(start, end)
-        self._recount(cls)
-        self._recover()
+            runs.add(start, end)
+        cls = self._ledger.class_(class_name)
+        cls.pools, cls.nodes = runs, nodes
+        self._ledger.recover([class_name])
+
+    def set_nodes(self, class_name: str, nodes: int) -> None:
+        """Change how many eligible nodes a per-node class has.
+
+        A bound port is never taken back: when nodes go away, the holders beyond the new count
+        stay and are reported (:meth:`over_capacity`). Costs O(held ports in its pools).
+        """
+        _slots.check_nodes(nodes)
+        cls = self._ledger.classes.get(class_name)
+        if cls is None or cls.nodes is None:
+            raise ValueError(f"class {class_name!r} is not per node: give it nodes in set_pools")
+        cls.nodes = nodes
+        self._ledger.recount(class_name, cls)
+
+    def nodes(self, class_name: str) -> int | None:
+        """A per-node class's eligible node count; None for a cluster-wide or unknown class."""
+        cls = self._ledger.classes.get(class_name)
+        return None if cls is None else cls.nodes
 
     def remove_class(self, class_name: str) -> None:
-        """Forget a class's pools; ports its HostPorts hold stay held."""
-        cls = self._classes.get(class_name)
+        """Forget a class's pools and mode; ports its HostPorts hold stay held."""
+        cls = self._ledger.classes.get(class_name)
         if cls is None:
             return
-        if len(cls.held) == 0:
-            del self._classes[class_name]
+        if cls.is_empty():
+            del self._ledger.classes[class_name]
+            self._ledger.recover([])
         else:
-            cls.pools = IntervalSet()
-            self._recount(cls)
-        self._recover()
+            cls.pools, cls.nodes = IntervalSet(), None
+            self._ledger.recover([class_name])
 
     def classes(self) -> list[str]:
         """Names of the classes the index knows (with pools, or holding ports)."""
-        return sorted(self._classes)
+        return sorted(self._ledger.classes)
 
     # --- allocation ----------------------------------------------------------------------
 
     def next_free(self, class_name: str) -> int | None:
-        """The port the class hands out next, or None if it is full: the lowest free port no
-        other class's pools contain, else the lowest free port it shares."""
-        cls = self._classes.get(class_name)
+        """The port a cluster-wide class hands out next, or None if it is full: the lowest
+        free port no other class's pools contain, else the lowest free port it shares."""
+        cls = self._mode(class_name, per_node=False)
         if cls is None:
             return None
         for runs in (cls.own, cls.shared):
             for start, end in runs:
-                candidate = self._first_unheld(start)
+                candidate = _after_run(self._ledger.held, start)
                 if candidate <= end:
                     return candidate
         return None
 
+    def next_slot(self, class_name: str) -> tuple[int, int] | None:
+        """The (port, slot) a per-node class hands out next, or None if it has none: the
+        lowest port of its own pools with fewer holders than nodes and no cluster-wide one,
+        and its lowest free slot (below the node count, as there are fewer holders)."""
+        cls = self._mode(class_name, per_node=True)
+        if cls is None or cls.nodes == 0:
+            return None
+        for start, end in cls.own:
+            port = _after_run(cls.full, start)
+            if port <= end:
+                return port, _slots.lowest_free(self._ledger.slots.get(port, 0))
+        return None
+
     def in_pools(self, class_name: str, port: int) -> bool:
         """Whether ``port`` lies in the class's pools (held or not)."""
-        cls = self._classes.get(class_name)
+        cls = self._ledger.classes.get(class_name)
         return cls is not None and port in cls.pools
 
     def allocate(self, class_name: str) -> int | None:
         """Hold and return the class's :meth:`next_free` port, or None if it is full."""
         port = self.next_free(class_name)
         if port is not None:
-            self._hold(port, class_name)  # next_free() found nobody holding it
+            self._ledger.hold(port, class_name)  # next_free() found nobody holding it
         return port
 
-    def hold(self, port: int, class_name: str) -> bool:
-        """Mark ``port`` held by a HostPort of ``class_name``.
+    def allocate_slot(self, class_name: str) -> tuple[int, int] | None:
+        """Hold and return the class's :meth:`next_slot` pair, or None if it has none."""
+        pair = self.next_slot(class_name)
+        if pair is not None:
+            self._ledger.hold_slot(*pair, class_name)  # next_slot() found the slot free
+        return pair
+
+    def hold(self, port: int, class_name: str, *, slot: int | None = None) -> bool:
+        """Mark ``port`` (or one slot of it) held by a HostPort of ``class_name``.
 
         Used on rebuild, for every HostPort the watch shows, and when the API answers
-        AlreadyExists for a candidate. If another class held the port, it now belongs to this
-        one: the API server's object is the truth.
+        AlreadyExists for a candidate. If another class held it, it now belongs to this one:
+        the API server's object is the truth. A cluster-wide HostPort and per-node ones may
+        hold the same port (their names differ); the index then offers it to no class.
 
         Returns:
-            True if the port was free before.
+            True if nobody held it before: no cluster-wide HostPort the port, or no
+            per-node HostPort the slot, if given.
         """
         _check_port(port)
-        owner = self.holder(port)
+        if slot is not None:
+            _slots.check_slot(slot)
+        owner = self.holder(port, slot=slot)
         if owner == class_name:
             return False
-        if owner is not None:
-            self._unhold(port, owner)
-        self._hold(port, class_name)
+        if slot is None:
+            if owner is not None:
+                self._ledger.unhold(port, owner)
+            self._ledger.hold(port, class_name)
+        else:
+            if owner is not None:
+                self._ledger.unhold_slot(port, slot, owner)
+            self._ledger.hold_slot(port, slot, class_name)
         return owner is None
 
-    def release(self, port: int) -> str | None:
-        """Free a port; returns the class that held it, or None if it was not held."""
+    def release(self, port: int, *, slot: int | None = None) -> str | None:
+        """Free a port (one slot of it, if given); returns the class that held it, or None."""
         _check_port(port)
-        owner = self.holder(port)
+        owner = self.holder(port, slot=slot)
         if owner is not None:
-            self._unhold(port, owner)
+            if slot is None:
+                self._ledger.unhold(port, owner)
+            else:
+                self._ledger.unhold_slot(port, slot, owner)
         return owner
 
-    def holder(self, port: int) -> str | None:
-        """The class whose HostPort holds ``port``, or None."""
-        if port not in self._held:
+    def holder(self, port: int, *, slot: int | None = None) -> str | None:
+        """The class whose cluster-wide HostPort holds ``port`` (or whose per-node HostPort
+        holds that slot of it), or None."""
+        ledger = self._ledger
+        if slot is None:
+            return ledger.whole.get(port)
+        bit = 1 << slot
+        if not ledger.slots.get(port, 0) & bit:
             return None
+
+        def holds(cls: ClassState) -> bool:
+            return bool(cls.slots.get(port, 0) & bit)
+
         # The holder's pools nearly always cover the port; others only after a pool shrank.
-        for name in self._covering(port):
-            if port in self._classes[name].held:
+        for name in ledger.covering(port):
+            if holds(ledger.classes[name]):
                 return name
-        return next(name for name, cls in self._classes.items() if port in cls.held)
+        return next(name for name, cls in ledger.classes.items() if holds(cls))
 
     def is_held(self, port: int) -> bool:
-        """Whether any HostPort holds ``port``."""
-        return port in self._held
+        """Whether any HostPort holds ``port`` (or a slot of it)."""
+        return port in self._ledger.held
+
+    def over_capacity(self, class_name: str) -> list[tuple[int, int]]:
+        """The (port, slot) pairs of a per-node class's HostPorts that are beyond their port's
+        node count: on each port of its pools with more holders than nodes, the highest slots.
+        Costs O(pairs returned)."""
+        cls = self._ledger.classes.get(class_name)
+        if cls is None or cls.nodes is None:
+            return []
+        return [
+            (port, slot)
+            for port in sorted(cls.over_ports)
+            for slot in _slots.slots(
+                _slots.over(self._ledger.slots[port], cls.nodes) & cls.slots.get(port, 0)
+            )
+        ]
 
     # --- reading -------------------------------------------------------------------------
 
     def counts(self, class_name: str) -> Counts:
-        """Ports of a class: total, allocated, free and held outside its pools."""
-        cls = self._classes.get(class_name)
+        """A class's total, allocated, free, outside-pools and over-capacity figures."""
+        cls = self._ledger.classes.get(class_name)
         if cls is None:
             return Counts(total=0, allocated=0, free=0, outside_pools=0)
-        return Counts(
-            total=len(cls.pools),
-            allocated=len(cls.held),
-            free=cls.free,
-            outside_pools=len(cls.held) - cls.in_pools,
-        )
+        return cls.counts()
 
     def held(self) -> Iterator[tuple[int, str]]:
-        """Every held port with its class, lowest port first per class."""
-        for name, cls in self._classes.items():
+        """Every port a cluster-wide HostPort holds, with its class, lowest first per class."""
+        for name, cls in self._ledger.classes.items():
             for start, end in cls.held:
                 for port in range(start, end + 1):
                     yield port, name
 
+    def held_slots(self) -> Iterator[tuple[int, int, str]]:
+        """Every (port, slot) a per-node HostPort holds, with its class, lowest first per class."""
+        for name, cls in self._ledger.classes.items():
+            for port in sorted(cls.slots):
+                for slot in _slots.slots(cls.slots[port]):
+                    yield port, slot, name
+
     def held_count(self) -> int:
-        """How many ports are held, over all classes."""
-        return len(self._held)
+        """How many HostPorts the index knows: each port or (port, slot) held, over all classes."""
+        return len(self._ledger.whole) + sum(c.pairs for c in self._ledger.classes.values())
 
     # --- rebuild -------------------------------------------------------------------------
 
     def rebuild(
-        self, *, pools: Mapping[str, Iterable[tuple[int, int]]], held: Iterable[tuple[int, str]]
+        self,
+        *,
+        pools: Mapping[str, Iterable[tuple[int, int]]],
+        held: Iterable[tuple[int, str]],
+        slots: Iterable[tuple[int, int, str]] = (),
+        nodes: Mapping[str, int] | None = None,
     ) -> None:
-        """Replace the whole state: every class's pools and every held port.
+        """Replace the whole state: every class's pools and mode, and every held port.
 
-        Held ports are grouped into runs first, so 60,000 ports cost a sort and one interval
-        insert per run rather than per port.
+        ``held`` lists the cluster-wide HostPorts as (port, class), ``slots`` the per-node ones
+        as (port, slot, class); ``nodes`` gives each per-node class its eligible node count
+        (a class not in it is cluster-wide).
         """
-        self._classes = {}
-        self._held = IntervalSet()
-        self._coverage = SortedDict()
-        by_class: dict[str, list[int]] = {}
-        for port, class_name in held:
+        held, slots, nodes = list(held), list(slots), dict(nodes or {})
+        for port, _ in held:
             _check_port(port)
-            by_class.setdefault(class_name, []).append(port)
-        for class_name, ports in by_class.items():
-            cls = self._class(class_name)
-            for start, end in _runs(sorted(ports)):
-                if any(True for _ in self._held.overlap(start, end)):
-                    raise ValueError(f"a port in {start}..{end} is held by two classes")
-                cls.held.add(start, end)
-                self._held.add(start, end)
-        for class_name, runs in pools.items():
-            self.set_pools(class_name, runs)
+        for port, slot, _ in slots:
+            _check_port(port)
+            _slots.check_slot(slot)
+        for count in nodes.values():
+            _slots.check_nodes(count)
+        ledger = Ledger()
+        ledger.load(held, slots)
+        for class_name in {*pools, *nodes}:
+            cls = ledger.class_(class_name)
+            for start, end in pools.get(class_name, ()):
+                _check_port(start)
+                _check_port(end)
+                cls.pools.add(start, end)
+            cls.nodes = nodes.get(class_name)
+        ledger.recover(list(ledger.classes))
+        self._ledger = ledger
 
     # --- internals -----------------------------------------------------------------------
 
-    def _class(self, name: str) -> _Class:
-        cls = self._classes.get(name)
-        if cls is None:
-            cls = self._classes[name] = _Class()
+    def _mode(self, name: str, *, per_node: bool) -> ClassState | None:
+        """The class, if known; asking a class of the other mode is a programming error."""
+        cls = self._ledger.classes.get(name)
+        if cls is not None and (cls.nodes is not None) != per_node:
+            mode, ask = ("cluster-wide", "next_free") if per_node else ("per node", "next_slot")
+            raise ValueError(f"class {name!r} is {mode}: ask {ask}")
         return cls
 
-    def _first_unheld(self, port: int) -> int:
-        """``port`` if nothing holds it, else the first port after the held run it is in."""
-        run = self._held.run_at(port)
-        return port if run is None else run[1] + 1
 
-    def _hold(self, port: int, class_name: str) -> None:
-        cls = self._class(class_name)
-        cls.held.add(port, port)
-        self._held.add(port, port)
-        for name in self._covering(port):
-            self._classes[name].free -= 1
-            if name == class_name:
-                cls.in_pools += 1
-
-    def _unhold(self, port: int, class_name: str) -> None:
-        cls = self._classes[class_name]
-        cls.held.discard(port, port)
-        self._held.discard(port, port)
-        for name in self._covering(port):
-            self._classes[name].free += 1
-            if name == class_name:
-                cls.in_pools -= 1
-
-    def _covering(self, port: int) -> tuple[str, ...]:
-        """The classes whose pools contain ``port``."""
-        start = next(self._coverage.irange(maximum=port, reverse=True), None)
-        return () if start is None else self._coverage[start]
-
-    def _recover(self) -> None:
-        """Rebuild ``_coverage`` from every class's pools (a sweep over pool boundaries), then
-        each class's ``own`` and ``shared`` runs from it."""
-        edges: dict[int, list[tuple[str, int]]] = {}
-        for name, cls in self._classes.items():
-            for start, end in cls.pools:
-                edges.setdefault(start, []).append((name, +1))
-                edges.setdefault(end + 1, []).append((name, -1))
-        coverage: SortedDict = SortedDict()
-        active: dict[str, int] = {}
-        for port in sorted(edges):
-            for name, step in edges[port]:
-                active[name] = active.get(name, 0) + step
-                if active[name] == 0:
-                    del active[name]
-            coverage[port] = tuple(sorted(active))
-        self._coverage = coverage
-        for cls in self._classes.values():
-            cls.own, cls.shared = [], []
-        for (start, names), (after, _) in itertools.pairwise(coverage.items()):
-            for name in names:
-                runs = self._classes[name].own if len(names) == 1 else self._classes[name].shared
-                if runs and runs[-1][1] == start - 1:
-                    runs[-1] = (runs[-1][0], after - 1)
-                else:
-                    runs.append((start, after - 1))
-
-    def _recount(self, cls: _Class) -> None:
-        held_in_pools = sum(
-            e - s + 1 for start, end in cls.pools for s, e in self._held.overlap(start, end)
-        )
-        cls.free = len(cls.pools) - held_in_pools
-        cls.in_pools = sum(
-            e - s + 1 for start, end in cls.pools for s, e in cls.held.overlap(start, end)
-        )
-
-
-def _runs(ports: list[int]) -> Iterator[tuple[int, int]]:
-    """Runs of consecutive integers in a sorted list without duplicates."""
-    start = prev = None
-    for port in ports:
-        if prev is not None and port == prev + 1:
-            prev = port
-            continue
-        if start is not None and prev is not None:
-            yield start, prev
-        start = prev = port
-    if start is not None and prev is not None:
-        yield start, prev
+def _after_run(intervals: IntervalSet, port: int) -> int:
+    """``port`` if ``intervals`` lacks it, else the first port after the run it is in."""
+    run = intervals.run_at(port)
+    return port if run is None else run[1] + 1
 
 
 def _check_port(port: int) -> None:

@@ -16,6 +16,10 @@ def claim(state: _state.State, key: _state.Key, found: Obj) -> None:
     if port is not None:  # it names port-<n>: moved by an earlier run
         _moved(state, found, port)
     elif not bound:
+        if orig.empty_name(found):
+            _empty_name(state, key, found)
+            if key in state.blocked:
+                return
         status = orig.status(found)
         stale = status.get("phase", api.PHASE_PENDING) != api.PHASE_PENDING or bool(
             status.get("port")
@@ -48,6 +52,23 @@ def claim(state: _state.State, key: _state.Key, found: Obj) -> None:
             "spec.hostPortName change; delete the claim and create it again",
             key,
         )
+
+
+def _empty_name(state: _state.State, key: _state.Key, found: Obj) -> None:
+    """The empty ``spec.hostPortName`` the original's webhook writes on every claim it has not
+    bound yet: hpa's schema refuses it and its CEL rule refuses removing it, so it goes while
+    the original's CRD is installed."""
+    unit = _state.unit(key)
+    if state.visible:
+        state.steps.append(st.UnbindClaim(unit=unit, claim=_state.claim_id(found), old=""))
+        return
+    state.conflict(
+        unit,
+        "its spec.hostPortName is empty, as the original writes it on a claim it has not bound "
+        "yet; hpa's CRD refuses an empty name and does not let it be removed: apply the "
+        "original's CRDs again (stored objects keep every field) and run hpa migrate again",
+        key,
+    )
 
 
 def _moved(state: _state.State, found: Obj, port: int) -> None:

@@ -53,7 +53,7 @@ async def point(writer: _writes.Writer, step: st.PointClaim) -> bool:
 async def unbind(writer: _writes.Writer, step: st.UnbindClaim) -> bool:
     claim = await writer.claim(step.claim)
     current = orig.bound_name(claim)
-    if not current:
+    if "hostPortName" not in orig.spec(claim):
         return False
     if current != step.old:
         raise _writes.StepError(f"spec.hostPortName is {current}, not {step.old}")

@@ -88,6 +88,13 @@ def claim_ref(hostport: Obj) -> tuple[str, str, str] | None:
     return (str(ref.get("namespace", "")), str(ref["name"]), str(ref.get("uid", "")))
 
 
+def empty_name(claim: Obj) -> bool:
+    """Whether a claim has ``spec.hostPortName: ""``: the original's claim webhook writes the
+    whole claim back, and its Go type has no omitempty on that field, so every claim it has not
+    bound yet holds an empty one."""
+    return spec(claim).get("hostPortName", None) == ""
+
+
 def class_name(obj: Obj) -> str:
     """``spec.hostPortClassName`` of a claim or a HostPort."""
     return str(spec(obj).get("hostPortClassName", ""))

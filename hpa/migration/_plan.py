@@ -10,6 +10,9 @@ Per original HostPort (any name but ``port-<n>``), by what it holds and whom it 
 - no port (never allocated), for a live claim: unbind the claim, release the HostPort;
 - a claim that is gone, or bound elsewhere: release it, as the original would have.
 
+A ``port-<n>`` being deleted that only the original's finalizer holds, for no claim that still
+exists, is released first (its finalizer removed), as the original's controller would.
+
 Two original HostPorts with one port, a ``port-<n>`` that names another claim, a claim that
 names a HostPort that is not its own, a deleting claim still used by pods: conflicts; their
 objects are not touched, and the CRDs are not replaced while any is left.
@@ -37,6 +40,11 @@ _HIDDEN: Final = (
     "shows the original's status.port and refuses to change it; apply the original's CRDs "
     "again (stored objects keep every field) and run hpa migrate again"
 )
+_UNSERVED: Final = (
+    "it is Allocated, yet the API server shows no status.port, which the original writes with "
+    "every status: it still serves another schema (for a moment after a CRD changes); run hpa "
+    "migrate again"
+)
 _ORDER: Final = {"before": 0, "crds": 1, "after": 2}
 
 
@@ -50,6 +58,9 @@ class _Move:
 def plan(snapshot: _snapshot.Snapshot) -> st.Plan:
     """The migration's steps and conflicts for what ``snapshot`` holds."""
     state = _state.State(snapshot)
+    for hostport in state.releasing:  # first: the move of its port may create it again
+        unit = f"HostPort {orig.name(hostport)}"
+        state.steps.append(_state.drop(hostport, api.KIND_HOSTPORT, unit=unit))
     _deleting_claims(state)
     moves: dict[int, list[_Move]] = defaultdict(list)
     for hostport in sorted(state.old.values(), key=orig.name):
@@ -72,7 +83,18 @@ def plan(snapshot: _snapshot.Snapshot) -> st.Plan:
         state.warnings += adoption.warnings
     state.steps += [st.ReplaceCrd(unit="crds", name=n) for n in snapshot.crds_to_replace]
     steps = sorted(state.steps, key=lambda s: _ORDER[s.phase])  # stable: units keep order
-    return st.Plan(tuple(steps), tuple(state.conflicts), tuple(state.warnings))
+    return st.Plan(
+        tuple(steps), (*_blockers(snapshot, state), *state.conflicts), tuple(state.warnings)
+    )
+
+
+def _blockers(snapshot: _snapshot.Snapshot, state: _state.State) -> list[st.Conflict]:
+    """Webhook configurations that would refuse the migration's writes: conflicts while there
+    is something to write or to resolve, and nothing once all is migrated (hpa's own are
+    installed by then, and a second run must say that there is nothing to do)."""
+    if not state.steps and not state.conflicts:
+        return []
+    return [st.Conflict("install", blocker) for blocker in snapshot.blockers]
 
 
 def _deleting_claims(state: _state.State) -> None:
@@ -119,7 +141,11 @@ def _old_hostport(state: _state.State, hostport: Obj) -> _Move | None:
         else:
             _release(state, hostport, "left over from an earlier run of hpa migrate", late=True)
         return None
-    port = orig.port_of(hostport) or 0
+    port = orig.port_of(hostport)
+    if port is None and orig.status(hostport).get("phase") == orig.PHASE_ALLOCATED:
+        state.conflict(f"HostPort {name}", _UNSERVED, *([_state.key(claim)] if claim else []))
+        return None
+    port = port or 0
     if claim is None:
         if ref is None and port:
             return _Move(hostport, None, port)

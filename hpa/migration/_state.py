@@ -47,22 +47,36 @@ class State:
         #: ``port-<n>`` HostPorts by port, and the original's (every other name) by name.
         self.new: dict[int, Obj] = {}
         self.old: dict[str, Obj] = {}
+        #: ``port-<n>`` HostPorts being deleted that only the original's finalizer holds.
+        self.releasing: list[Obj] = []
         for hostport in snapshot.hostports:
             port = api.port_of_hostport_name(orig.name(hostport))
             if port is None:
                 self.old[orig.name(hostport)] = hostport
+            elif self._held_for_nothing(hostport):
+                self.releasing.append(hostport)
             else:
                 self.new[port] = hostport
         self.steps: list[st.Step] = []
         #: Old HostPorts to delete once the claims' own steps are done.
         self.deferred: list[st.Step] = []
-        self.conflicts = [st.Conflict("install", b) for b in snapshot.blockers]
+        self.conflicts: list[st.Conflict] = []
         self.warnings: list[str] = []
         self.gone: set[Key] = set()  # deleting claims nothing uses: released
         self.blocked: set[Key] = set()  # claims in a conflict: left alone
         self.done: set[Key] = set()  # claims decided: moved, unbound, gone or blocked
         self.port_of_claim: dict[Key, int] = {}
         self.ports: set[int] = set()  # ports whose port-<n> a move or a conflict decided
+
+    def _held_for_nothing(self, hostport: Obj) -> bool:
+        """Whether a HostPort is being deleted and only the original's finalizer keeps it,
+        for no claim that still exists: the original would let it go (its controller is
+        stopped, so deleting it as a conflict's message says would wait for ever)."""
+        if not orig.deleting(hostport) or orig.FINALIZER not in orig.finalizers(hostport):
+            return False
+        ref = orig.claim_ref(hostport)
+        claim = self.claims.get((ref[0], ref[1])) if ref else None
+        return claim is None or orig.uid(claim) != (ref[2] if ref else "")
 
     def conflict(self, unit: str, message: str, *claims: Key) -> None:
         """A conflict; ``claims`` are left alone with it."""

@@ -103,12 +103,18 @@ class PointClaim(Step):
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class UnbindClaim(Step):
-    """Clear a claim's ``spec.hostPortName`` that names a HostPort without a port."""
+    """Remove a claim's ``spec.hostPortName`` that names a HostPort without a port, or that is
+    empty (``old`` is then '')."""
 
     claim: ClaimId
     old: str
 
     def line(self) -> str:
+        if not self.old:
+            return (
+                f"unbind   HostPortClaim {self.claim}: the empty spec.hostPortName the original "
+                "wrote removed (hpa's schema refuses it); hpa gives it a port"
+            )
         return (
             f"unbind   HostPortClaim {self.claim}: spec.hostPortName {self.old} cleared (it "
             "never got a port); hpa gives it one"

@@ -18,8 +18,9 @@ ValidatingAdmissionPolicies run first in the validating phase, once per binding:
 ``matchConstraints`` and the binding's ``matchResources`` (rules, ``excludeResourceRules``,
 ``resourceNames``, namespace and object selectors) must both match; the CEL is evaluated in
 :mod:`hpa.sandbox._policies`. A failed validation denies under the binding's ``Deny`` action
-(``ValidatingAdmissionPolicy '<policy>' with binding '<binding>' denied request: <message>``,
-the code of its reason), and is a warning under ``Warn``.
+(``<resource> "<name>" is forbidden: ValidatingAdmissionPolicy '<policy>' with binding
+'<binding>' denied request: <message>``, with the code of its reason and the part after the
+colon as the one cause), and is a warning under ``Warn``.
 """
 
 import base64
@@ -395,11 +396,26 @@ class Admission:
                         f"{failure.message}"
                     )
                 if "Deny" in actions:
-                    raise _errors.ApiError(
-                        failure.code,
-                        failure.reason,
+                    raise _policy_denial(
+                        call, obj or old or {},
                         f"ValidatingAdmissionPolicy {names} denied request: {failure.message}",
-                    )
+                        code=failure.code, reason=failure.reason,
+                    )  # fmt: skip
+
+
+def _policy_denial(
+    call: _calls.Call, obj: JSON, message: str, *, code: int, reason: str
+) -> _errors.ApiError:
+    """A policy's denial as kube-apiserver words it: a Forbidden message whose code and
+    reason are the policy's, with the policy's message as the one cause."""
+    name = (obj.get("metadata") or {}).get("name") or call.name or ""
+    resource = _errors.qualified(call.resource.plural, call.resource.group)
+    details: JSON = {"name": name, "kind": call.resource.plural, "causes": [{"message": message}]}
+    if call.resource.group:
+        details["group"] = call.resource.group
+    return _errors.ApiError(
+        code, reason, f'{resource} "{name}" is forbidden: {message}', details=details
+    )
 
 
 def _denial(name: str, status: JSON) -> _errors.ApiError:

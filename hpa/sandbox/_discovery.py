@@ -80,6 +80,18 @@ def _entries(resource: _resources.Resource) -> list[JSON]:
                 "verbs": ["get", "patch", "update"],
             }
         )
+    if resource.scalable:
+        entries.append(
+            {
+                "name": f"{resource.plural}/scale",
+                "singularName": "",
+                "namespaced": resource.namespaced,
+                "group": "autoscaling",
+                "version": "v1",
+                "kind": "Scale",
+                "verbs": ["get", "patch", "update"],
+            }
+        )
     return entries
 
 

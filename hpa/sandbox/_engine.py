@@ -64,6 +64,18 @@ def storage_key(resource: _resources.Resource, namespace: str | None, name: str)
     return (namespace or "", name) if resource.namespaced else ("", name)
 
 
+def decode_patch(content_type: str, body: bytes, *, custom: bool) -> tuple[str, Any]:
+    """The kind of a PATCH (see ``PATCH_TYPES``) and its decoded body; 415 for apply patches,
+    and for strategic merge patches of custom resources, as kube-apiserver answers."""
+    kind = PATCH_TYPES.get(content_type.split(";")[0].strip())
+    if kind is None or kind == "apply" or (kind == "strategic" and custom):
+        raise _errors.unsupported_media_type(content_type)
+    try:
+        return kind, msgspec.json.decode(body)
+    except msgspec.DecodeError as error:
+        raise _errors.bad_request(f"error decoding patch: {error}") from error
+
+
 #: Tries of a patch without a resourceVersion precondition against concurrent writes.
 _MAX_PATCH_ATTEMPTS = 5
 
@@ -317,13 +329,7 @@ class Engine:
 
     async def patch(self, call: _calls.Call, content_type: str, body: bytes) -> JSON:
         """PATCH: apply a merge, JSON or strategic merge patch to the stored object."""
-        kind = PATCH_TYPES.get(content_type.split(";")[0].strip())
-        if kind is None or kind == "apply" or (kind == "strategic" and call.resource.custom):
-            raise _errors.unsupported_media_type(content_type)
-        try:
-            patch = msgspec.json.decode(body)
-        except msgspec.DecodeError as error:
-            raise _errors.bad_request(f"error decoding patch: {error}") from error
+        kind, patch = decode_patch(content_type, body, custom=call.resource.custom)
         # As GuaranteedUpdate: a patch is applied to the object as stored; if another write
         # lands while admission runs, a patch without a resourceVersion precondition is applied
         # again to the new object, one with it is a Conflict.
@@ -341,15 +347,7 @@ class Engine:
         raise self._conflict(call)
 
     def _apply_patch(self, call: _calls.Call, kind: str, patch: Any, current: JSON) -> JSON:
-        view = self.versioned(call.resource, current)
-        if kind == "merge":
-            if not isinstance(patch, dict):
-                raise _errors.bad_request("a merge patch must be a JSON object")
-            patched = _patching.merge_patch(view, patch)
-        elif kind == "json":
-            patched = _patching.json_patch(view, patch)
-        else:
-            patched = _patching.strategic_merge_patch(view, patch)
+        patched = _patching.apply(kind, self.versioned(call.resource, current), patch)
         if not isinstance(patched, dict) or not isinstance(patched.get("metadata"), dict):
             raise _errors.bad_request("the patched object is not a Kubernetes object")
         stored: JSON = _conversion.to_storage(call.resource, clone(patched))

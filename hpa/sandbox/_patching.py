@@ -230,3 +230,14 @@ def strategic_merge_patch(target: Any, patch: Any) -> Any:
     if isinstance(retain, list):
         result = {k: v for k, v in result.items() if k in retain}
     return result
+
+
+def apply(kind: str, target: JSON, patch: Any) -> Any:
+    """Apply a decoded patch of ``kind`` (``merge``, ``json`` or ``strategic``) to ``target``."""
+    if kind == "merge":
+        if not isinstance(patch, dict):
+            raise _errors.bad_request("a merge patch must be a JSON object")
+        return merge_patch(target, patch)
+    if kind == "json":
+        return json_patch(target, patch)
+    return strategic_merge_patch(target, patch)

@@ -28,6 +28,8 @@ class Resource(msgspec.Struct, frozen=True, kw_only=True):
     short_names: tuple[str, ...] = ()
     categories: tuple[str, ...] = ()
     has_status: bool = False
+    #: Whether it serves the ``/scale`` subresource (see :mod:`._scale`).
+    scalable: bool = False
     custom: bool = False
     #: The version's ``openAPIV3Schema`` (custom resources only).
     schema: JSON | None = None
@@ -61,6 +63,7 @@ def _builtin(
     namespaced: bool = True,
     short_names: tuple[str, ...] = (),
     has_status: bool = False,
+    scalable: bool = False,
     categories: tuple[str, ...] = (),
     storage: tuple[str, str] | None = None,
 ) -> Resource:
@@ -74,6 +77,7 @@ def _builtin(
         short_names=short_names,
         categories=categories,
         has_status=has_status,
+        scalable=scalable,
         storage_key=storage or (group, plural),
     )
 
@@ -96,7 +100,7 @@ BUILTINS: Final = (
              storage=("", "events")),
     _builtin("coordination.k8s.io", "v1", "leases", "Lease"),
     _builtin("apps", "v1", "statefulsets", "StatefulSet", short_names=("sts",),
-             has_status=True, categories=("all",)),
+             has_status=True, scalable=True, categories=("all",)),
     _builtin("apps", "v1", "deployments", "Deployment", short_names=("deploy",),
              has_status=True, categories=("all",)),
     _builtin("apiextensions.k8s.io", "v1", "customresourcedefinitions",

@@ -24,6 +24,7 @@ from hpa.sandbox import (
     _quota,
     _resources,
     _server,
+    _statefulsets,
     _store,
     _tls,
     _watching,
@@ -68,6 +69,9 @@ class Sandbox:
         self.engine.builtin_defaulters[("", "pods")] = _builtins.default_pod
         self.engine.builtin_defaulters[("", "secrets")] = _builtins.default_secret
         self.lifecycle = _lifecycle.Lifecycle(self.engine)
+        self.engine.builtin_validators[_statefulsets.STATEFULSETS] = _statefulsets.validate
+        self.engine.builtin_defaulters[_statefulsets.STATEFULSETS] = _statefulsets.default
+        self.statefulsets = _statefulsets.StatefulSets(self.engine, self.lifecycle)
         self.quotas = _quota.Quotas(self.engine)
         self.admission = _admission.Admission(
             store=self.store, registry=self.registry, service_map=dict(service_map or {})
@@ -80,7 +84,8 @@ class Sandbox:
         )  # fmt: skip
         self.cert_pem, self.key_pem = _tls.self_signed_certificate([host, "localhost"])
         self._runner: web.AppRunner | None = None
-        self._background: asyncio.Task[None] | None = None
+        #: The controllers' tasks: garbage collection and namespaces, StatefulSets.
+        self._background: list[asyncio.Task[None]] = []
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -108,9 +113,11 @@ class Sandbox:
         """Create ``default`` and ``kube-system``, bind, and serve HTTPS."""
         for name in ("default", "kube-system", "kube-public", "kube-node-lease"):
             await self.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
-        self._background = asyncio.get_running_loop().create_task(
-            self.lifecycle.run(), name="sandbox lifecycle"
-        )
+        loop = asyncio.get_running_loop()
+        self._background = [
+            loop.create_task(self.lifecycle.run(), name="sandbox lifecycle"),
+            loop.create_task(self.statefulsets.run(), name="sandbox statefulsets"),
+        ]
         self._runner = web.AppRunner(
             self.server.application(),
             access_log=None,
@@ -133,12 +140,13 @@ class Sandbox:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
-        if self._background is not None:
-            self._background.cancel()
+        for task in self._background:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._background
-            self._background = None
+                await task
+        self._background = []
         self.lifecycle.close()
+        self.statefulsets.close()
 
     async def __aenter__(self) -> Self:
         await self.start()

@@ -34,6 +34,7 @@ from hpa.sandbox import (
     _openapi,
     _protobuf,
     _routing,
+    _scale,
     _selectors,
     _tables,
     _watching,
@@ -236,6 +237,7 @@ class Server:
         resource = target.resource
         if target.subresource is not None and not (
             (target.subresource == "status" and resource.has_status)
+            or (target.subresource == "scale" and resource.scalable)
             or (target.subresource == "finalize" and resource.plural == "namespaces")
         ):
             raise _errors.ApiError(
@@ -273,6 +275,8 @@ class Server:
         self.counters.count(call.verb, label)
         self.counters.connection(request.transport)
         await self._apply_faults(call)
+        if call.subresource == "scale":
+            return await self._scale(request, call)
         if call.verb == "watch":
             return await self._watch(request, call)
         if call.verb == "list":
@@ -292,6 +296,18 @@ class Server:
         if call.verb == "create":
             return self._single(request, call, await self.engine.create(call, body), status=201)
         return self._single(request, call, await self.engine.update(call, body))
+
+    async def _scale(self, request: web.Request, call: _calls.Call) -> web.Response:
+        if call.verb == "get":
+            return respond(_scale.get(self.engine, call))
+        if call.verb == "patch":
+            raw = await request.read()
+            scale = await _scale.patch(self.engine, call, request.content_type, raw)
+            return respond(scale, warnings=call.warnings)
+        if call.verb == "update":
+            scale = await _scale.update(self.engine, call, await _body(request))
+            return respond(scale, warnings=call.warnings)
+        raise _errors.method_not_allowed(request.method)
 
     def _single(
         self, request: web.Request, call: _calls.Call, obj: JSON, *, status: int = 200

@@ -2,30 +2,19 @@
 README's Usage steps, then ``helm uninstall``, after which nothing the chart rendered remains
 (the CRDs included: they are templates, docs/helm.md).
 
-The control plane is one of this module's own (``hack/cluster --no-hpa``): the session's others
-have hpa installed already. No container runs there, so the Deployment's place is taken as in
-hack/cluster: its container's arguments and environment start ``hpa run`` here, once per
-replica, as hpa's ServiceAccount, behind a local stand-in for the webhook Service, which the
-chart's ``webhook.url`` points the API server at.
+The control plane is one of this module's own, with hpa run on it as in hack/cluster
+(tests/e2e/own_plane.py), behind the stand-in for the webhook Service that the chart's
+``webhook.url`` points the API server at.
 """
 
-import contextlib
 import dataclasses
-import functools
-import os
 import pathlib
-import shutil
-import sys
 from collections.abc import Iterator
-from types import ModuleType
-from typing import Any
 
-import anyio.from_thread
 import pytest
 
-from tests import backends
 from tests.chart.helm import CHART, RELEASE, Helm, documents, executable
-from tests.e2e import test_readme
+from tests.e2e import own_plane, test_readme
 from tests.e2e.conftest import Cluster, ensure_service_account, eventually
 
 pytestmark = pytest.mark.e2e
@@ -47,23 +36,13 @@ def plane(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Plane]:
     """A bare control plane of the module's own (no hpa), stopped at the module's end."""
-    if request.config.getoption("--api-server") != backends.CONTROL_PLANE:
-        pytest.skip("installs the chart on a control plane of its own: --api-server=control-plane")
-    if os.environ.get("HPA_E2E_KUBECONFIG"):
-        pytest.skip("HPA_E2E_KUBECONFIG's cluster has hpa installed already")
-    helm = executable()
     directory = tmp_path_factory.mktemp("helm-control-plane")
-    started, kubeconfig = backends.start_control_plane(directory, "--no-hpa")
-    kubectl = backends.control_plane_binaries() / "kubectl"
-    try:
+    why = "installs the chart on a control plane of its own"
+    with own_plane.bare_control_plane(request, directory, why=why) as cluster:
         yield Plane(
-            cluster=Cluster(
-                kubeconfig=kubeconfig, home=directory / "home", executable=str(kubectl)
-            ),
-            helm=Helm(helm, directory / "helm", kubeconfig=kubeconfig),
+            cluster=cluster,
+            helm=Helm(executable(), directory / "helm", kubeconfig=cluster.kubeconfig),
         )
-    finally:
-        started.stop()
 
 
 @pytest.fixture
@@ -75,69 +54,6 @@ def release(plane: Plane) -> Iterator[None]:
         "uninstall", RELEASE, "--namespace", RELEASE_NAMESPACE, "--ignore-not-found", "--wait",
         "--timeout=180s", check=False,
     )  # fmt: skip
-
-
-def _localcluster() -> ModuleType:
-    """hack/cluster's package, whose stand-ins for the Service and the pods this reuses."""
-    if str(backends.HACK) not in sys.path:
-        sys.path.append(str(backends.HACK))
-    import localcluster._balancer
-    import localcluster._hpa
-
-    return localcluster
-
-
-@contextlib.contextmanager
-def _service() -> Iterator[tuple[anyio.from_thread.BlockingPortal, Any]]:
-    """The stand-in for the webhook Service, served in an event loop of its own thread."""
-    balancer = _localcluster()._balancer.Balancer()
-    with anyio.from_thread.start_blocking_portal() as portal:
-        server = portal.call(balancer.start)
-        try:
-            yield portal, balancer
-        finally:
-            server.close()
-            portal.call(server.wait_closed)
-
-
-@contextlib.contextmanager
-def _replicas(
-    portal: anyio.from_thread.BlockingPortal,
-    balancer: Any,
-    deployment: dict[str, Any],
-    kubeconfig: pathlib.Path,
-    state: pathlib.Path,
-) -> Iterator[None]:
-    """The Deployment's replicas as ``hpa run`` processes here, ready, behind ``balancer``."""
-    hpa = _localcluster()._hpa
-    count = deployment["spec"]["replicas"]
-    start = functools.partial(
-        hpa.start_replicas, count, deployment=deployment, kubeconfig=kubeconfig, state=state
-    )
-    replicas = portal.call(start)
-    try:
-        balancer.backends[:] = [r.webhook_port for r in replicas]
-        portal.call(hpa.wait_ready, replicas)
-        yield
-    finally:
-        for replica in replicas:
-            portal.call(replica.child.stop)
-
-
-def _service_account_kubeconfig(plane: Plane, path: pathlib.Path) -> pathlib.Path:
-    """The admin's kubeconfig, but as the ServiceAccount the chart made (a TokenRequest
-    token, longer-lived than the test)."""
-    kubectl = plane.cluster.kubectl
-    token = kubectl("create", "token", "hpa", "-n", "hpa-system", "--duration=24h").stdout
-    shutil.copyfile(plane.cluster.kubeconfig, path)
-    path.chmod(0o600)
-    user = "system:serviceaccount:hpa-system:hpa"
-    kubectl(
-        "--kubeconfig", str(path), "config", "set-credentials", user, f"--token={token.strip()}"
-    )
-    kubectl("--kubeconfig", str(path), "config", "set-context", "--current", f"--user={user}")
-    assert user in kubectl("--kubeconfig", str(path), "auth", "whoami").stdout
-    return path
 
 
 def _remaining(plane: Plane, rendered: pathlib.Path) -> list[str]:
@@ -174,7 +90,7 @@ def _delete_usage_objects(cluster: Cluster) -> None:
 def test_install_usage_and_uninstall(plane: Plane, tmp_path: pathlib.Path) -> None:
     """helm install; the README's Usage steps pass; helm uninstall leaves nothing behind."""
     rendered = tmp_path / "rendered.yaml"
-    with _service() as (portal, balancer):
+    with own_plane.service() as (portal, balancer):
         url = f"https://127.0.0.1:{balancer.port}"
         plane.helm.run(
             "install", RELEASE, str(CHART), "--namespace", RELEASE_NAMESPACE,
@@ -185,9 +101,11 @@ def test_install_usage_and_uninstall(plane: Plane, tmp_path: pathlib.Path) -> No
         objects = documents(manifest.stdout)
         assert len(_remaining(plane, rendered)) == len(objects)
         (deployment,) = (d for d in objects if d["kind"] == "Deployment")
-        kubeconfig = _service_account_kubeconfig(plane, tmp_path / "hpa.kubeconfig")
+        kubeconfig = own_plane.service_account_kubeconfig(
+            plane.cluster, tmp_path / "hpa.kubeconfig"
+        )
         ensure_service_account(plane.cluster, "default")
-        with _replicas(portal, balancer, deployment, kubeconfig, tmp_path):
+        with own_plane.replicas(portal, balancer, deployment, kubeconfig, tmp_path):
             _upgrade_keeps_the_ca_bundle(plane)
             try:
                 test_readme.test_readme_usage_steps(plane.cluster, tmp_path)

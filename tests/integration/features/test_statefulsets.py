@@ -1,8 +1,8 @@
 """Per-pod ports for StatefulSets, through hpa's webhook and operator, against the API server of
 ``--api-server``.
 
-The sandbox runs no StatefulSet controller: there the tests create and delete the pods as it
-would; on the control plane kube-controller-manager's does, and the tests wait for it.
+A StatefulSet controller makes the pods: kube-controller-manager's on the control plane, the
+sandbox's own there; the tests act on the StatefulSet and wait for its pods.
 """
 
 import json
@@ -53,8 +53,9 @@ def _template(name: str) -> Obj:
 
 
 class StatefulSetDriver:
-    """What the tests do to a StatefulSet, and where they look; the pods come and go as the
-    StatefulSet controller makes them (see :class:`ActingController` and :class:`Controller`)."""
+    """What the tests do to a StatefulSet, and where they look; the StatefulSet controller makes
+    the pods (kube-controller-manager's one at a time, each once the one before is Ready: the
+    stand-in kubelet reports them Running) and the driver waits for them."""
 
     def __init__(self, cluster: Cluster, kubectl: Kubectl, name: str) -> None:
         self.cluster = cluster
@@ -70,90 +71,12 @@ class StatefulSetDriver:
         await self._pods_follow(replicas)
 
     async def scale(self, replicas: int) -> None:
-        """Set spec.replicas; returns once pods below it exist and those above are gone."""
-        # the sandbox serves no /scale subresource: patch spec.replicas as `kubectl scale` would
-        patch = json.dumps({"spec": {"replicas": replicas}})
-        await self.kubectl("patch", "statefulset", self.name, "--type=merge", "-p", patch)
+        """``kubectl scale``; returns once pods below it exist and those above are gone."""
+        await self.kubectl("scale", "statefulset", self.name, f"--replicas={replicas}")
         await self._pods_follow(replicas)
 
     async def replace_pod(self, ordinal: int) -> None:
-        """Delete a pod; returns once it is back."""
-        raise NotImplementedError
-
-    async def _pods_follow(self, replicas: int) -> None:
-        raise NotImplementedError
-
-    def pod(self, ordinal: int) -> Obj | None:
-        return self.cluster.get("pods", f"{self.name}-{ordinal}", "default")
-
-    def host_port(self, ordinal: int) -> int:
-        pod = self.pod(ordinal)
-        assert pod is not None
-        port = pod["spec"]["containers"][0]["ports"][0].get("hostPort", 0)
-        assert pod["metadata"]["annotations"][f"{api.PORT_ANNOTATION_PREFIX}http"] == str(port)
-        assert pod["metadata"]["annotations"][f"{api.CLAIM_ANNOTATION_PREFIX}http"] == (
-            f"{self.name}-{ordinal}-http"
-        )
-        return int(port)
-
-    def claim(self, ordinal: int) -> Obj | None:
-        return self.cluster.get(api.PLURAL_CLAIM, f"{self.name}-{ordinal}-http", "default")
-
-
-class ActingController(StatefulSetDriver):
-    """On the sandbox, which runs no StatefulSet controller, the test creates and deletes the
-    pods as it would (names ``<sts>-<ordinal>``, an ownerReference to the StatefulSet, the
-    template's metadata)."""
-
-    async def replace_pod(self, ordinal: int) -> None:
-        await self._delete_pod(ordinal)
-        await poll_until(lambda: self.pod(ordinal) is None)
-        await self._create_pod(ordinal)
-
-    async def _pods_follow(self, replicas: int) -> None:
-        for ordinal in range(replicas):
-            if self.pod(ordinal) is None:
-                await self._create_pod(ordinal)
-        for ordinal in reversed(range(replicas, _MOST_REPLICAS)):
-            if self.pod(ordinal) is not None:
-                await self._delete_pod(ordinal)
-
-    async def _create_pod(self, ordinal: int) -> None:
-        statefulset = self.cluster.get("statefulsets", self.name, "default")
-        assert statefulset is not None
-        template = _template(self.name)
-        pod = {
-            "apiVersion": "v1",
-            "kind": "Pod",
-            "metadata": {
-                **template["metadata"],
-                "name": f"{self.name}-{ordinal}",
-                "namespace": "default",
-                "ownerReferences": [
-                    {
-                        "apiVersion": "apps/v1",
-                        "kind": "StatefulSet",
-                        "name": self.name,
-                        "uid": statefulset["metadata"]["uid"],
-                        "controller": True,
-                        "blockOwnerDeletion": True,
-                    }
-                ],
-            },
-            "spec": template["spec"],
-        }
-        await self.kubectl("create", "-f", "-", input=json.dumps(pod))
-
-    async def _delete_pod(self, ordinal: int) -> None:
-        await self.kubectl("delete", "pod", f"{self.name}-{ordinal}", "--wait=false")
-
-
-class Controller(StatefulSetDriver):
-    """On the control plane, kube-controller-manager's StatefulSet controller makes the pods
-    (one at a time, each once the one before is Ready: the stand-in kubelet reports them
-    Running) and the test waits for them."""
-
-    async def replace_pod(self, ordinal: int) -> None:
+        """Delete a pod; returns once the controller has made it again."""
         pod = self.pod(ordinal)
         assert pod is not None
         await self.kubectl("delete", "pod", f"{self.name}-{ordinal}", "--wait=false")
@@ -175,10 +98,21 @@ class Controller(StatefulSetDriver):
             and pod["metadata"]["uid"] != other_than
         )
 
+    def pod(self, ordinal: int) -> Obj | None:
+        return self.cluster.get("pods", f"{self.name}-{ordinal}", "default")
 
-def _driver(cluster: Cluster, kubectl: Kubectl, name: str) -> StatefulSetDriver:
-    kind = Controller if cluster.runs_controllers else ActingController
-    return kind(cluster, kubectl, name)
+    def host_port(self, ordinal: int) -> int:
+        pod = self.pod(ordinal)
+        assert pod is not None
+        port = pod["spec"]["containers"][0]["ports"][0].get("hostPort", 0)
+        assert pod["metadata"]["annotations"][f"{api.PORT_ANNOTATION_PREFIX}http"] == str(port)
+        assert pod["metadata"]["annotations"][f"{api.CLAIM_ANNOTATION_PREFIX}http"] == (
+            f"{self.name}-{ordinal}-http"
+        )
+        return int(port)
+
+    def claim(self, ordinal: int) -> Obj | None:
+        return self.cluster.get(api.PLURAL_CLAIM, f"{self.name}-{ordinal}-http", "default")
 
 
 async def _setup(cluster: Cluster, kubectl: Kubectl) -> None:
@@ -197,7 +131,7 @@ async def test_statefulset_pods_get_stable_ports(
     pods that come back when it is scaled up again."""
     await _setup(cluster, kubectl)
     async with hpa():
-        sts = _driver(cluster, kubectl, "web")
+        sts = StatefulSetDriver(cluster, kubectl, "web")
         await sts.start(replicas=3, when_scaled=policy, when_deleted="Retain")
         ports = [sts.host_port(ordinal) for ordinal in range(3)]
         assert len(set(ports)) == 3 and all(9000 <= p <= 9500 for p in ports)
@@ -229,7 +163,7 @@ async def test_statefulset_pods_get_stable_ports(
 
 
 async def _scale_marker(cluster: Cluster, kubectl: Kubectl) -> None:
-    marker = _driver(cluster, kubectl, "marker")
+    marker = StatefulSetDriver(cluster, kubectl, "marker")
     await marker.start(replicas=1, when_scaled="Delete", when_deleted="Retain")
     await marker.scale(0)
     await poll_until(lambda: marker.claim(0) is None, within=10)
@@ -242,7 +176,7 @@ async def test_statefulset_deletion_deletes_claims_under_when_deleted_delete(
     await cluster.controllers_know(api.PLURAL_CLAIM)  # the garbage collector deletes them
     await _setup(cluster, kubectl)
     async with hpa():
-        sts = _driver(cluster, kubectl, "db")
+        sts = StatefulSetDriver(cluster, kubectl, "db")
         await sts.start(replicas=1, when_scaled="Retain", when_deleted="Delete")
         claim = sts.claim(0)
         assert claim is not None

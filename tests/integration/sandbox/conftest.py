@@ -15,6 +15,8 @@ CLAIMS = f"/apis/{GROUP}/v1alpha1/namespaces/default/hostportclaims"
 CLASSES = f"/apis/{GROUP}/v1alpha1/hostportclasses"
 HOSTPORTS = f"/apis/{GROUP}/v1alpha1/hostports"
 PODS = "/api/v1/namespaces/default/pods"
+GROUP_PATH = "/apis/admissionregistration.k8s.io/v1"
+JSON = dict[str, Any]
 
 
 class Answer(msgspec.Struct):
@@ -128,3 +130,40 @@ def pod(name: str, **metadata: Any) -> dict[str, Any]:
             ]
         },
     }
+
+
+def vap(name: str, validations: list[JSON], **spec: Any) -> JSON:
+    """A ValidatingAdmissionPolicy of pod creates and updates."""
+    match = {
+        "resourceRules": [
+            {
+                "apiGroups": [""],
+                "apiVersions": ["v1"],
+                "operations": ["CREATE", "UPDATE"],
+                "resources": ["pods"],
+            }
+        ]
+    }
+    return {
+        "apiVersion": "admissionregistration.k8s.io/v1",
+        "kind": "ValidatingAdmissionPolicy",
+        "metadata": {"name": name},
+        "spec": {"matchConstraints": match, "validations": validations, **spec},
+    }
+
+
+def vap_binding(name: str, actions: list[str], **spec: Any) -> JSON:
+    """The binding of the policy of the same name."""
+    return {
+        "apiVersion": "admissionregistration.k8s.io/v1",
+        "kind": "ValidatingAdmissionPolicyBinding",
+        "metadata": {"name": name},
+        "spec": {"policyName": name, "validationActions": actions, **spec},
+    }
+
+
+async def install_vap(api: Api, policy: JSON, binding: JSON) -> None:
+    """Create a policy and its binding."""
+    assert (await api.post(f"{GROUP_PATH}/validatingadmissionpolicies", policy)).status == 201
+    answer = await api.post(f"{GROUP_PATH}/validatingadmissionpolicybindings", binding)
+    assert answer.status == 201

@@ -8,45 +8,20 @@ import pytest
 
 from hpa import api as hpa_api
 from hpa import manifests
-from tests.integration.sandbox.conftest import CLAIMS, PODS, Api, claim, pod
+from tests.integration.sandbox.conftest import (
+    CLAIMS,
+    GROUP_PATH,
+    PODS,
+    Api,
+    claim,
+    install_vap,
+    pod,
+    vap,
+    vap_binding,
+)
 
 JSON = dict[str, Any]
-GROUP_PATH = "/apis/admissionregistration.k8s.io/v1"
 MANAGED = "/api/v1/namespaces/managed/pods"
-
-
-def _policy(name: str, validations: list[JSON], **spec: Any) -> JSON:
-    match = {
-        "resourceRules": [
-            {
-                "apiGroups": [""],
-                "apiVersions": ["v1"],
-                "operations": ["CREATE", "UPDATE"],
-                "resources": ["pods"],
-            }
-        ]
-    }
-    return {
-        "apiVersion": "admissionregistration.k8s.io/v1",
-        "kind": "ValidatingAdmissionPolicy",
-        "metadata": {"name": name},
-        "spec": {"matchConstraints": match, "validations": validations, **spec},
-    }
-
-
-def _binding(name: str, actions: list[str], **spec: Any) -> JSON:
-    return {
-        "apiVersion": "admissionregistration.k8s.io/v1",
-        "kind": "ValidatingAdmissionPolicyBinding",
-        "metadata": {"name": name},
-        "spec": {"policyName": name, "validationActions": actions, **spec},
-    }
-
-
-async def _install(api: Api, policy: JSON, binding: JSON) -> None:
-    assert (await api.post(f"{GROUP_PATH}/validatingadmissionpolicies", policy)).status == 201
-    answer = await api.post(f"{GROUP_PATH}/validatingadmissionpolicybindings", binding)
-    assert answer.status == 201
 
 
 LABELLED_STRICT = "has(object.metadata.labels) && 'strict' in object.metadata.labels"
@@ -57,22 +32,21 @@ async def test_deny_names_policy_and_binding_with_the_reasons_code(api: Api) -> 
     """A failed validation under Deny refuses the request with kube's message and the HTTP
     code of its reason; a request that passes is stored."""
     rule = {**NO_LATEST, "message": "pin the image", "reason": "Forbidden"}
-    await _install(api, _policy("no-latest", [rule]), _binding("no-latest", ["Deny"]))
+    await install_vap(api, vap("no-latest", [rule]), vap_binding("no-latest", ["Deny"]))
     latest = pod("a")
     latest["spec"]["containers"][0]["image"] = "nginx:latest"
     answer = await api.post(PODS, latest)
     assert answer.status == 403
     assert answer.body["reason"] == "Forbidden"
-    assert answer.body["message"] == (
-        "ValidatingAdmissionPolicy 'no-latest' with binding 'no-latest' denied request: "
-        "pin the image"
-    )
+    denied = "ValidatingAdmissionPolicy 'no-latest' with binding 'no-latest' denied request: "
+    assert answer.body["message"] == f'pods "a" is forbidden: {denied}pin the image'
+    assert answer.body["details"]["causes"] == [{"message": f"{denied}pin the image"}]
     assert (await api.post(PODS, pod("b"))).status == 201
 
 
 async def test_reason_defaults_to_invalid_and_message_to_the_expression(api: Api) -> None:
     """Without reason and message: 422 Invalid, ``failed expression: <expression>``."""
-    await _install(api, _policy("no-latest", [NO_LATEST]), _binding("no-latest", ["Deny"]))
+    await install_vap(api, vap("no-latest", [NO_LATEST]), vap_binding("no-latest", ["Deny"]))
     latest = pod("a")
     latest["spec"]["containers"][0]["image"] = "nginx:latest"
     answer = await api.post(PODS, latest)
@@ -83,7 +57,7 @@ async def test_reason_defaults_to_invalid_and_message_to_the_expression(api: Api
 async def test_warn_admits_with_a_warning_header(api: Api) -> None:
     """Under Warn the request is stored and the failure comes back as a Warning header."""
     rule = {**NO_LATEST, "messageExpression": "'image ' + object.spec.containers[0].image"}
-    await _install(api, _policy("no-latest", [rule]), _binding("no-latest", ["Warn"]))
+    await install_vap(api, vap("no-latest", [rule]), vap_binding("no-latest", ["Warn"]))
     latest = pod("a")
     latest["spec"]["containers"][0]["image"] = "nginx:latest"
     answer = await api.post(PODS, latest)
@@ -94,7 +68,7 @@ async def test_warn_admits_with_a_warning_header(api: Api) -> None:
 
 async def test_variables_compose_and_match_conditions_select(api: Api) -> None:
     """Variables see the ones before them; a false matchCondition skips the policy."""
-    policy = _policy(
+    policy = vap(
         "named-ports",
         [{"expression": "variables.unnamed == 0", "message": "name every port"}],
         variables=[
@@ -107,7 +81,7 @@ async def test_variables_compose_and_match_conditions_select(api: Api) -> None:
         ],
         matchConditions=[{"name": "strict", "expression": LABELLED_STRICT}],
     )
-    await _install(api, policy, _binding("named-ports", ["Deny"]))
+    await install_vap(api, policy, vap_binding("named-ports", ["Deny"]))
     unnamed = pod("a", labels={"strict": "yes"})
     del unnamed["spec"]["containers"][0]["ports"][0]["name"]
     denied = await api.post(PODS, unnamed)
@@ -123,8 +97,8 @@ async def test_an_expression_error_follows_the_failure_policy(
     """An expression that errors (here: a missing field without has()) denies under Fail and
     is skipped under Ignore."""
     rule = {"expression": "object.spec.nodeName == 'n1'"}
-    policy = _policy("broken", [rule], failurePolicy=failure_policy)
-    await _install(api, policy, _binding("broken", ["Deny"]))
+    policy = vap("broken", [rule], failurePolicy=failure_policy)
+    await install_vap(api, policy, vap_binding("broken", ["Deny"]))
     answer = await api.post(PODS, pod("a"))
     assert answer.status == status
     if status != 201:
@@ -138,10 +112,10 @@ async def test_binding_narrows_by_namespace_and_policy_by_name(api: Api) -> None
         namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
         namespace["metadata"]["labels"] = labels
         assert (await api.post("/api/v1/namespaces", namespace)).status == 201
-    policy = _policy("deny-all", [{"expression": "false"}])
+    policy = vap("deny-all", [{"expression": "false"}])
     policy["spec"]["matchConstraints"]["resourceRules"][0]["resourceNames"] = ["doomed"]
     selector = {"namespaceSelector": {"matchLabels": {"team": "games"}}}
-    await _install(api, policy, _binding("deny-all", ["Deny"], matchResources=selector))
+    await install_vap(api, policy, vap_binding("deny-all", ["Deny"], matchResources=selector))
     assert (await api.post(MANAGED, pod("doomed"))).status == 422
     assert (await api.post(MANAGED, pod("spared"))).status == 201
     assert (await api.post("/api/v1/namespaces/other/pods", pod("doomed"))).status == 201

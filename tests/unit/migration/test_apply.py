@@ -2,6 +2,7 @@
 crash after any step, conflicts, and a step that finds the cluster changed."""
 
 import copy
+import dataclasses
 import json
 from typing import Any
 
@@ -62,7 +63,7 @@ async def test_the_installation_is_migrated() -> None:
     progress: list[str] = []
     outcome = await migrate(client, progress.append)
     assert outcome.ok and not outcome.failed
-    assert progress[0].startswith("[1/42] unbind   HostPortClaim games/never")
+    assert progress[0].startswith("[1/43] unbind   HostPortClaim games/never")
     assert progress[-1].endswith(": done")
     for name, port in PORTS.items():
         claim = fake.get(api.PLURAL_CLAIM, name, "games")
@@ -86,7 +87,7 @@ async def test_the_installation_is_migrated() -> None:
         if name not in PORTS:  # never, waiting: no port; hpa binds them
             assert claim["metadata"]["finalizers"] == []
             assert claim["status"]["phase"] == api.PHASE_PENDING
-            assert not claim["spec"].get("hostPortName")
+            assert "hostPortName" not in claim["spec"]  # hpa's schema refuses an empty one
     for pod in fake.items("pods"):
         before = pods_before[pod["metadata"]["name"]]
         assert pod["spec"] == before["spec"]
@@ -99,6 +100,19 @@ async def test_the_installation_is_migrated() -> None:
     crds = {c["metadata"]["name"]: c for c in fake.items(originals.CRDS)}
     assert all(c["spec"] == originals.hpa_crds()[n]["spec"] for n, c in crds.items())
     again = migration.plan(await migration.read(client))
+    assert not again.steps and not again.conflicts
+
+
+async def test_once_migrated_hpa_webhooks_are_no_conflict() -> None:
+    """Run again after hpa is installed, the migration has nothing to do, and says so rather
+    than asking to delete hpa's webhook configurations (found on kube-apiserver)."""
+    _, client = cluster()
+    await migrate(client)
+    installed = dataclasses.replace(
+        await migration.read(client),
+        blockers=("hpa's MutatingWebhookConfiguration hpa-mutating is installed: ...",),
+    )
+    again = migration.plan(installed)
     assert not again.steps and not again.conflicts
 
 

@@ -20,7 +20,7 @@ async def test_a_dry_run_prints_the_plan_and_changes_nothing() -> None:
     assert out[0] == "hostport.rmb938.com: the original's HostPort CRD is installed"
     assert out[1] == "plan (dry run, nothing is changed):"
     assert all(line.startswith("  ") for line in out[2:-1])
-    assert len(out) == 2 + 42 + 1
+    assert len(out) == 2 + 43 + 1
     assert out[-1].startswith("summary: 5 port(s) move to hpa")
 
 

@@ -73,7 +73,7 @@ def test_the_plan_of_the_installation() -> None:
     assert "label    Pod games/sip: hostport.rmb938.com/uses-claims=true" in text
     assert plan.summary() == (
         "summary: 5 port(s) move to hpa, 6 claim(s) settled, 2 pod(s) labelled, "
-        "3 CRD(s) replaced, 7 old HostPort(s) deleted; 42 step(s), 0 conflict(s)"
+        "3 CRD(s) replaced, 7 old HostPort(s) deleted; 43 step(s), 0 conflict(s)"
     )
 
 
@@ -108,6 +108,30 @@ def test_what_holds_no_port_is_released() -> None:
     ) in text
 
 
+def test_the_empty_hostportname_of_an_unbound_claim_goes_before_the_crds() -> None:
+    """The original writes ``hostPortName: ""`` on every claim it has not bound; hpa's CRD
+    refuses it and does not let it be removed (found on kube-apiserver: hpa could not decode
+    the claim, nor bind it). It is removed while the original's CRD is installed."""
+    plan = plan_of(*originals.installation())
+    (unbind,) = [s for s in plan.steps if s.unit == "claim games/waiting" and s.phase == "before"]
+    assert unbind.line() == (
+        "unbind   HostPortClaim games/waiting: the empty spec.hostPortName the original wrote "
+        "removed (hpa's schema refuses it); hpa gives it a port"
+    )
+    pruned = [_pruned(o) for o in _after_before_phase(originals.installation(), plan)]
+    waiting = originals.by_name(pruned, api.KIND_CLAIM, "waiting")
+    assert "hostPortName" not in waiting["spec"]
+    assert not plan_of(*pruned, crds=originals.hpa_crds()).conflicts
+
+
+def test_an_empty_hostportname_under_hpa_crds_is_a_conflict_with_the_way_out() -> None:
+    waiting = originals.by_name(originals.installation(), api.KIND_CLAIM, "waiting")
+    plan = plan_of(waiting, crds=originals.hpa_crds())
+    assert [c.unit for c in plan.conflicts] == ["claim games/waiting"]
+    assert "apply the original's CRDs again" in plan.conflicts[0].message
+    assert not [s for s in plan.steps if s.unit == "claim games/waiting"]
+
+
 def test_overlapping_pools_are_merged_into_the_same_ports() -> None:
     text = lines(plan_of(*originals.installation()).steps)
     assert (
@@ -131,6 +155,32 @@ def test_conflicts_leave_their_objects_alone() -> None:
     assert not [line for line in lines(plan.steps) if any(name in line for name in untouched)]
     # The rest is planned as without them: it runs, but the CRDs stay (see test_apply).
     assert len(plan.steps) == len(plan_of(*originals.installation()).steps)
+
+
+def test_a_deleted_port_hostport_held_only_by_the_original_finalizer_is_released() -> None:
+    """Deleting port-9520 (as its conflict says) leaves it held by the original's finalizer,
+    which no controller removes any more (found on kube-apiserver): the next plan removes it,
+    as the original would for a HostPort whose claim is gone, and moves late to port 9520."""
+    objects = originals.installation("conflicts")
+    stale = originals.by_name(objects, api.KIND_HOSTPORT, "port-9520")
+    stale["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z"
+    plan = plan_of(*objects)
+    assert [c.unit for c in plan.conflicts] == ["claim games/leaving", "port 9510"]
+    text = lines(plan.steps)
+    release = "release  HostPort port-9520: remove the original's finalizer hostport.rmb938.com"
+    create = "create   HostPort port-9520: port 9520 of class sample, for claim games/late"
+    assert text.index(release) < next(i for i, t in enumerate(text) if t.startswith(create))
+
+
+def test_an_allocated_hostport_served_without_its_port_is_a_conflict() -> None:
+    """Right after the original's CRDs are applied again, the API server may still serve hpa's
+    schema for a moment and prune status.port: such a HostPort is not taken for one that
+    never got a port (its claim would be unbound), but left alone until the next run."""
+    objects = originals.installation()
+    pruned = [_pruned(o) if o["metadata"]["name"] == OLD_ECHO else o for o in objects]
+    plan = plan_of(*pruned)
+    assert [c.unit for c in plan.conflicts] == [f"HostPort {OLD_ECHO}"]
+    assert not [line for line in lines(plan.steps) if "echo-web" in line or OLD_ECHO in line]
 
 
 def test_a_plan_after_the_first_phase_has_only_the_rest() -> None:
@@ -216,7 +266,10 @@ def _after_before_phase(objects: list[originals.Obj], plan: migration.Plan) -> l
             }
         elif isinstance(step, st.PointClaim | st.UnbindClaim):
             claim = result[(api.KIND_CLAIM, step.claim.namespace, step.claim.name)]
-            claim["spec"]["hostPortName"] = step.new if isinstance(step, st.PointClaim) else ""
+            if isinstance(step, st.PointClaim):
+                claim["spec"]["hostPortName"] = step.new
+            else:  # a merge patch with null removes the field
+                claim["spec"].pop("hostPortName", None)
         elif isinstance(step, st.DropFinalizer):
             result[(step.kind, step.namespace, step.name)]["metadata"]["finalizers"] = []
         elif isinstance(step, st.DeleteHostPort):
