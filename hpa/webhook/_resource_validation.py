@@ -67,6 +67,7 @@ class _ClaimRef(api.Wire, frozen=True, kw_only=True):
 class _HostPortSpec(api.Wire, frozen=True, kw_only=True):
     host_port_class_name: str = ""
     port: int = 0
+    slot: int | None = None
     claim_ref: _ClaimRef | None = None
 
 
@@ -311,15 +312,18 @@ def _check_hostport(obj: _HostPort, old: _HostPort | None, *, name: str) -> _Pro
     port_problem = _port_problem("spec.port", spec.port)
     if port_problem is not None:
         problems.append(port_problem)
+    elif spec.slot is not None and not 0 <= spec.slot <= api.SLOT_MAX:
+        problems.append(responses.Problem(field="spec.slot", message=f"must be 0..{api.SLOT_MAX}"))
     else:
-        expected = api.hostport_name(spec.port)
+        expected = api.hostport_name(spec.port, spec.slot)
         actual = obj.metadata.name or name
         if actual != expected:
+            after = "its port" if spec.slot is None else f"its port and slot {spec.slot}"
             problems.append(
                 responses.Problem(
                     field="metadata.name",
                     message=f"must be {expected} for spec.port {spec.port} (a HostPort is "
-                    f"named after its port); name it {expected}",
+                    f"named after {after}); name it {expected}",
                 )
             )
     if old is None:
@@ -327,6 +331,7 @@ def _check_hostport(obj: _HostPort, old: _HostPort | None, *, name: str) -> _Pro
     for field, new_value, old_value in (
         ("spec.hostPortClassName", spec.host_port_class_name, old.spec.host_port_class_name),
         ("spec.port", spec.port, old.spec.port),
+        ("spec.slot", spec.slot, old.spec.slot),
     ):
         if new_value != old_value:
             problems.append(_immutable(field, new_value, old_value, kind="HostPort"))

@@ -24,8 +24,18 @@ def hpc(class_name: str = "sample", host_port_name: str = "") -> dict[str, Any]:
     return {"metadata": {"name": "echo-web", "namespace": "default"}, "spec": spec}
 
 
-def hp(port: int, *, name: str = "", claim: str = "", class_name: str = "sample") -> dict[str, Any]:
+def hp(
+    port: int,
+    *,
+    name: str = "",
+    claim: str = "",
+    class_name: str = "sample",
+    slot: int | None = None,
+) -> dict[str, Any]:
     spec: dict[str, Any] = {"hostPortClassName": class_name, "port": port}
+    if slot is not None:
+        spec["slot"] = slot
+        name = name or f"port-{port}-{slot}"
     if claim:
         spec["claimRef"] = {"namespace": "default", "name": claim}
     return {"metadata": {"name": name or f"port-{port}"}, "spec": spec}
@@ -198,6 +208,19 @@ async def test_claim_binding_set_once_is_allowed(cluster: support.FakeCluster) -
             "spec.port: is immutable (was 9000, now 9001)",
             id="port-changed",
         ),
+        pytest.param(
+            hp(9000, slot=2, name="port-9000"),
+            None,
+            "metadata.name: must be port-9000-2 for spec.port 9000 (a HostPort is named after "
+            "its port and slot 2)",
+            id="slot-not-named",
+        ),
+        pytest.param(
+            hp(9000, slot=1, name="port-9000-0"),
+            hp(9000, slot=0),
+            "spec.slot: is immutable (was 0, now 1)",
+            id="slot-changed",
+        ),
     ],
 )
 async def test_invalid_hostport_is_denied(
@@ -206,6 +229,13 @@ async def test_invalid_hostport_is_denied(
     """A HostPort is named after its port, and its class, port and claimRef do not change."""
     kwargs: dict[str, Any] = {"old": old, "operation": "UPDATE"} if old else {}
     assert expected in message(await review(cluster, api.PLURAL_HOSTPORT, obj, **kwargs))
+
+
+async def test_per_node_hostport_named_from_port_and_slot_is_allowed(
+    cluster: support.FakeCluster,
+) -> None:
+    """HostPort port-9000-3 holds slot 3 of port 9000."""
+    assert (await review(cluster, api.PLURAL_HOSTPORT, hp(9000, slot=3))).allowed
 
 
 async def test_hostport_claim_ref_set_once_is_allowed(cluster: support.FakeCluster) -> None:
