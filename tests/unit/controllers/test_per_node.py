@@ -1,11 +1,12 @@
 """Per-node classes in the operator: eligible nodes, capacity, the index and the repair loop."""
 
+import functools
 import json
 from typing import Any
 
 from hpa import api, kube
 from tests import kubefake
-from tests.operator_fixtures import Start, node, per_node_class, sample_class
+from tests.operator_fixtures import Start, claim, node, per_node_class, sample_class
 from tests.polling import eventually
 
 
@@ -116,3 +117,112 @@ async def test_per_node_hostports_are_indexed_by_slot_at_start_and_by_the_repair
         assert ports.holder(9000, slot=1) == "pn"
         assert ports.holder(9001, slot=0) is None
         assert list(ports.held()) == []
+
+
+def _claim_obj(cluster: kubefake.FakeApi, name: str) -> dict[str, Any]:
+    return cluster.get(api.PLURAL_CLAIM, name, "default") or {}
+
+
+def _bound(cluster: kubefake.FakeApi, name: str) -> str:
+    obj = _claim_obj(cluster, name)
+    return str(obj.get("spec", {}).get("hostPortName", "")) if _phase(obj) == "Bound" else ""
+
+
+def _phase(obj: dict[str, Any]) -> str:
+    return str(obj.get("status", {}).get("phase", ""))
+
+
+def _bound_condition(cluster: kubefake.FakeApi, name: str) -> dict[str, Any]:
+    conditions = _claim_obj(cluster, name).get("status", {}).get("conditions", [])
+    return next((c for c in conditions if c["type"] == "Bound"), {})
+
+
+async def test_one_port_goes_to_as_many_claims_as_nodes_then_the_class_is_full(
+    cluster: kubefake.FakeApi, operator: Start
+) -> None:
+    """On 3 nodes, a one-port class gives its port to 3 claims, as port-<n>-0..2; the 4th
+    stays Pending and says the port is taken on every eligible node."""
+    for name in ("a", "b", "c"):
+        cluster.put("nodes", node(name))
+    cluster.put(api.PLURAL_CLASS, per_node_class("pn", (9000, 9000)))
+    for number in range(3):
+        cluster.put(api.PLURAL_CLAIM, claim(f"c{number}", class_name="pn"))
+    async with operator():
+        names = []
+        for number in range(3):
+            names.append(await eventually(functools.partial(_bound, cluster, f"c{number}")))
+        assert sorted(names) == ["port-9000-0", "port-9000-1", "port-9000-2"]
+        for name in names:
+            hostport = cluster.get(api.PLURAL_HOSTPORT, name) or {}
+            assert hostport["spec"]["port"] == 9000
+            assert name == f"port-9000-{hostport['spec']['slot']}"
+        assert {_claim_obj(cluster, f"c{n}")["status"]["port"] for n in range(3)} == {9000}
+        cluster.put(api.PLURAL_CLAIM, claim("c3", class_name="pn"))
+        await eventually(lambda: _bound_condition(cluster, "c3").get("reason") == "ClassFull")
+        assert _bound_condition(cluster, "c3")["message"] == (
+            "every port of HostPortClass 'pn' is taken on all 3 eligible nodes; the claim binds "
+            "when one is freed, a node becomes eligible or the pools grow"
+        )
+        await eventually(lambda: _status(cluster, "pn").get("free") == 0)
+        assert (_status(cluster, "pn")["total"], _status(cluster, "pn")["allocated"]) == (3, 3)
+
+
+async def test_with_no_eligible_node_a_claim_waits_and_binds_when_one_comes(
+    cluster: kubefake.FakeApi, operator: Start
+) -> None:
+    """Capacity 0 is the reason given; a node that joins lets the claim bind."""
+    cluster.put("nodes", node("web", labels={"pool": "web"}))
+    cluster.put(
+        api.PLURAL_CLASS, per_node_class("pn", (9000, 9001), node_selector={"pool": "game"})
+    )
+    cluster.put(api.PLURAL_CLAIM, claim("c", class_name="pn"))
+    async with operator():
+        await eventually(lambda: _bound_condition(cluster, "c").get("reason") == "NoEligibleNodes")
+        assert "capacity is 0" in _bound_condition(cluster, "c")["message"]
+        await cluster.add("nodes", node("game", labels={"pool": "game"}))
+        assert await eventually(lambda: _bound(cluster, "c")) == "port-9000-0"
+
+
+async def test_a_pair_another_writer_took_is_held_and_the_next_one_tried(
+    cluster: kubefake.FakeApi, operator: Start
+) -> None:
+    """A create answered 409 AlreadyExists marks that (port, slot) held; the claim takes the
+    next pair, as a cluster-wide claim takes the next port."""
+    cluster.put("nodes", node("a"))
+    cluster.put("nodes", node("b"))
+    cluster.fail(
+        verb="create", resource=api.PLURAL_HOSTPORT, status=409, reason="AlreadyExists", times=1
+    )
+    cluster.put(api.PLURAL_CLASS, per_node_class("pn", (9000, 9001)))
+    cluster.put(api.PLURAL_CLAIM, claim("c", class_name="pn"))
+    async with operator() as manager:
+        assert await eventually(lambda: _bound(cluster, "c")) == "port-9000-1"
+        assert manager.ports.holder(9000, slot=0) == "pn"  # until the repair loop frees it
+
+
+async def test_a_static_claim_takes_the_lowest_free_slot_of_its_port(
+    cluster: kubefake.FakeApi, operator: Start
+) -> None:
+    """spec.port on a per-node class: a slot of that port reserved for the class, or the
+    lowest free one, until the port is held on every eligible node."""
+    cluster.put("nodes", node("a"))
+    cluster.put("nodes", node("b"))
+    cluster.put(api.PLURAL_CLASS, per_node_class("pn", (9000, 9009)))
+    cluster.put(api.PLURAL_HOSTPORT, _hostport(9005, 0))  # reserved: no claimRef
+    names = ("s1", "s2", "s3")
+    for name in names:
+        static = claim(name, class_name="pn")
+        static["spec"]["port"] = 9005
+        cluster.put(api.PLURAL_CLAIM, static)
+
+    def settled() -> list[str]:
+        bound = sorted(b for n in names if (b := _bound(cluster, n)))
+        return bound if len(bound) == 2 else []
+
+    async with operator():
+        assert await eventually(settled) == ["port-9005-0", "port-9005-1"]
+        (pending,) = [n for n in names if not _bound(cluster, n)]
+        await eventually(lambda: _bound_condition(cluster, pending).get("reason") == "PortTaken")
+        assert _bound_condition(cluster, pending)["message"].startswith(
+            "port 9005 is taken on all 2 eligible nodes of HostPortClass 'pn'"
+        )
