@@ -126,3 +126,155 @@ def test_a_hostports_slot_is_immutable(cluster: Cluster, class_name: str) -> Non
     finally:
         cluster.kubectl("delete", "hostport", name, "--wait=false", check=False)
         eventually(lambda: not cluster.jsonpath("hostport", name, path="{.metadata.name}"))
+
+
+# --- three claims share a port on three nodes -------------------------------------------------
+
+
+def _claim(name: str, namespace: str, cls: str) -> dict[str, Any]:
+    return {
+        "apiVersion": GROUP_VERSION,
+        "kind": "HostPortClaim",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {"hostPortClassName": cls},
+    }
+
+
+def _pod(name: str, namespace: str, claim: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "name": name,
+            "namespace": namespace,
+            "annotations": {"claim.hostport.rmb938.com/web": claim},
+        },
+        "spec": {
+            "containers": [
+                {
+                    "name": "app",
+                    "image": "busybox",
+                    "ports": [{"name": "web", "containerPort": 8080}],
+                }
+            ]
+        },
+    }
+
+
+def _node(name: str, label: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {"name": name, "labels": {label: "yes"}},
+    }
+
+
+@pytest.fixture
+def eligible(cluster: Cluster) -> Iterator[tuple[str, list[str]]]:
+    """A node label of the test's own on 3 nodes: the cluster's schedulable ones where a
+    scheduler runs, else Node objects made for the test (the sandbox has none). Yields the
+    label and the node names; unlabels, uncordons and removes what it made afterwards."""
+    label = f"e2e.hpa/pernode-{uuid.uuid4().hex[:8]}"
+    made: list[str] = []
+    if cluster.runs_controllers:
+        listed = cluster.jsonpath(
+            "nodes", path="{range .items[*]}{.metadata.name}={.spec.unschedulable} {end}"
+        )
+        names = sorted(n for n, cordoned in _pairs(listed) if cordoned != "true")[:3]
+        if len(names) < 3:
+            pytest.skip(f"needs 3 schedulable nodes; the cluster has {len(names)}")
+    else:
+        names = made = [f"pernode-{label[-8:]}-{i}" for i in range(1, 4)]
+        for name in made:
+            _apply(cluster, _node(name, label))
+    try:
+        for name in names:
+            cluster.kubectl("label", "node", name, f"{label}=yes", "--overwrite")
+        yield label, names
+    finally:
+        for name in names:
+            cluster.kubectl("uncordon", name, check=False)
+            cluster.kubectl("label", "node", name, f"{label}-", check=False)
+        for name in made:
+            cluster.kubectl("delete", "node", name, "--wait=false", check=False)
+
+
+def _pairs(text: str) -> list[tuple[str, str]]:
+    return [(name, value) for name, _, value in (w.partition("=") for w in text.split())]
+
+
+def _class_figures(cluster: Cluster, cls: str) -> tuple[str, str]:
+    """What `kubectl get hpcl` shows of the capacity: eligible nodes and total."""
+    return (
+        cluster.jsonpath("hpcl", cls, path="{.status.nodes}"),
+        cluster.jsonpath("hpcl", cls, path="{.status.total}"),
+    )
+
+
+def _bound_names(cluster: Cluster, namespace: str, claims: list[str]) -> dict[str, str]:
+    """Each claim's ``<hostPortName> <port>``, once all of them are Bound; {} before."""
+    found = {}
+    for name in claims:
+        path = "{.status.phase}/{.spec.hostPortName} {.status.port}"
+        phase, _, bound = cluster.jsonpath("hpc", name, "-n", namespace, path=path).partition("/")
+        if phase != "Bound":
+            return {}
+        found[name] = bound
+    return found
+
+
+def test_three_claims_share_a_port_on_three_nodes(
+    cluster: Cluster, namespace: str, class_name: str, eligible: tuple[str, list[str]]
+) -> None:
+    """A per-node class with a one-port pool on 3 eligible nodes gives the port to 3 claims;
+    their pods run on 3 different nodes; a 4th claim waits, saying the port is taken on every
+    eligible node. A node added or deleted, or cordoned, shows in `kubectl get hpcl`, and no
+    bound claim changes its port."""
+    label, nodes = eligible
+    port = _port_of(class_name)
+    _apply(cluster, _class(class_name, port, allocation="PerNode", nodeSelector={label: "yes"}))
+    eventually(lambda: _class_figures(cluster, class_name) == ("3", "3"))
+    claims = ["c0", "c1", "c2"]
+    for name in claims:
+        _apply(cluster, _claim(name, namespace, class_name))
+    bound = eventually(lambda: _bound_names(cluster, namespace, claims), within=60)
+    assert sorted(bound.values()) == [f"port-{port}-{slot} {port}" for slot in range(3)]
+
+    for name in claims:
+        _apply(cluster, _pod(f"pod-{name}", namespace, name))
+        host_port = "{.spec.containers[0].ports[0].hostPort}"
+        assert cluster.jsonpath("pod", f"pod-{name}", "-n", namespace, path=host_port) == str(port)
+    if cluster.runs_controllers:
+
+        def placed() -> list[str]:
+            where = [
+                cluster.jsonpath("pod", f"pod-{c}", "-n", namespace, path="{.spec.nodeName}")
+                for c in claims
+            ]
+            return where if all(where) else []
+
+        assert sorted(eventually(placed, within=60)) == sorted(nodes)
+
+    _apply(cluster, _claim("c3", namespace, class_name))
+    message = "{.status.conditions[?(@.type=='Bound')].message}"
+    eventually(
+        lambda: (
+            "taken on all 3 eligible nodes"
+            in cluster.jsonpath("hpc", "c3", "-n", namespace, path=message)
+        )
+    )
+    assert cluster.jsonpath("hpc", "c3", "-n", namespace, path="{.status.phase}") == "Pending"
+
+    extra = f"pernode-{label[-8:]}-extra"
+    _apply(cluster, _node(extra, label))  # on a real cluster, tainted not-ready: no pod lands
+    try:
+        eventually(lambda: _class_figures(cluster, class_name) == ("4", "4"))
+    finally:
+        cluster.kubectl("delete", "node", extra, check=False)
+    eventually(lambda: _class_figures(cluster, class_name) == ("3", "3"))
+    cluster.kubectl("cordon", nodes[0])
+    eventually(lambda: _class_figures(cluster, class_name) == ("2", "2"))
+    table = cluster.kubectl("get", "hpcl", class_name).stdout
+    assert table.split()[:4] == ["NAME", "POOLS", "ALLOCATION", "NODES"]
+    assert table.splitlines()[1].split()[1:4] == [str(port), "PerNode", "2"]
+    assert _bound_names(cluster, namespace, claims) == bound
