@@ -227,7 +227,8 @@ def test_three_claims_share_a_port_on_three_nodes(
     cluster: Cluster, namespace: str, class_name: str, eligible: tuple[str, list[str]]
 ) -> None:
     """A per-node class with a one-port pool on 3 eligible nodes gives the port to 3 claims;
-    their pods run on 3 different nodes; a 4th claim waits, saying the port is taken on every
+    their pods are held to the class's nodes and run on 3 different nodes; a second pod for
+    one claim is refused; a 4th claim waits, saying the port is taken on every
     eligible node. A node added or deleted, or cordoned, shows in `kubectl get hpcl`, and no
     bound claim changes its port."""
     label, nodes = eligible
@@ -244,6 +245,17 @@ def test_three_claims_share_a_port_on_three_nodes(
         _apply(cluster, _pod(f"pod-{name}", namespace, name))
         host_port = "{.spec.containers[0].ports[0].hostPort}"
         assert cluster.jsonpath("pod", f"pod-{name}", "-n", namespace, path=host_port) == str(port)
+    required = (
+        "{.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution"
+        ".nodeSelectorTerms[0].matchExpressions[0].key}"
+    )
+    assert cluster.jsonpath("pod", "pod-c0", "-n", namespace, path=required) == label
+    second = _apply(cluster, _pod("second", namespace, "c0"), check=False)
+    assert second.returncode != 0
+    assert (
+        f"HostPortClaim {namespace}/c0 is of per-node HostPortClass {class_name!r} and is "
+        "already used by pod pod-c0"
+    ) in second.stderr
     if cluster.runs_controllers:
 
         def placed() -> list[str]:
