@@ -15,8 +15,10 @@ That is three writes per claim (plus the HostPort's own status), and no read: ev
 read from the caches. A claim whose class is missing or full stays Pending with a ``Bound``
 condition that says why, and an Event naming the class.
 
-A static claim (``spec.port``) takes exactly that port (``_static_ports``). A claim Pending
-because every free port of its class is cooling down after release says so (``PortsCooling``).
+A bound claim of a per-node class beyond its port's node count (nodes went away) is told so
+(``_over_capacity``). A static claim (``spec.port``) takes exactly that port
+(``_static_ports``). A claim Pending because every free port of its class is cooling down after
+release says so (``PortsCooling``).
 A deleted claim is finalized by ``_claim_deletion``; one made at admission for a pod that never
 came is deleted by ``_unused``.
 
@@ -35,6 +37,7 @@ from hpa.controllers import (
     _claim_writes,
     _context,
     _controller_metrics,
+    _over_capacity,
     _reconciling,
     _releasing,
     _static_ports,
@@ -291,7 +294,7 @@ class ClaimReconciler:
             and status.port == port
             and _context.same_condition(api.find_condition(status.conditions, BOUND), wanted)
         ):
-            return claim
+            return await _over_capacity.reconcile(self._ctx, claim, port, slot)
         claim = await _claim_writes.patch_status(
             self._ctx, claim, phase=api.PHASE_BOUND, port=port, condition=wanted
         )
@@ -301,7 +304,7 @@ class ClaimReconciler:
             reason=REASON_BOUND,
             message=wanted.message,
         )
-        return claim
+        return await _over_capacity.reconcile(self._ctx, claim, port, slot)
 
     async def _pending(self, claim: api.HostPortClaim, reason: str, message: str) -> str:
         # labelled by the condition's reason, always

@@ -91,6 +91,15 @@ async def patch_status(
     return await _patch(context, claim, body, subresource="status")
 
 
+async def patch_condition(
+    context: _context.Context, claim: api.HostPortClaim, condition: api.Condition
+) -> api.HostPortClaim:
+    """Set ``condition`` among the claim's conditions, leaving its phase and port alone."""
+    conditions = api.set_condition(claim.status.conditions, condition)
+    body = {"status": {"conditions": msgspec.to_builtins(conditions)}}
+    return await _patch(context, claim, body, subresource="status")
+
+
 async def _patch(
     context: _context.Context, claim: api.HostPortClaim, body: dict[str, Any], subresource: str = ""
 ) -> api.HostPortClaim:

@@ -128,6 +128,11 @@ def on_hostport(
         if new is None:
             for key in unbound_claims(caches):
                 claims(key)
+            if hostport.spec.slot is not None:
+                # one holder fewer: the others of the port may be within capacity again
+                for other in caches.hostports_of_port(hostport.spec.port):
+                    if (ref := other.spec.claim_ref) is not None:
+                        claims(kube.object_key(ref.namespace, ref.name))
         elif new.spec.claim_ref is None and old is None:
             # a port reserved by an administrator: a static claim may be waiting for it
             for key in unbound_claims(caches, new.spec.host_port_class_name):

@@ -22,7 +22,6 @@ from typing import Final
 
 import anyio
 import anyio.abc
-import msgspec
 import structlog
 
 from hpa import api, kube
@@ -167,17 +166,7 @@ class Repairer:
         condition = _context.condition(
             REPAIRED, True, "HostPortRecreated", message, generation=claim.metadata.generation
         )
-        status = msgspec.structs.replace(
-            claim.status, conditions=api.set_condition(claim.status.conditions, condition)
-        )
-        await self._ctx.client.patch(
-            kube.CLAIMS,
-            claim.metadata.name,
-            {"status": {"conditions": msgspec.to_builtins(status.conditions)}},
-            namespace=claim.metadata.namespace,
-            subresource="status",
-            type=api.HostPortClaim,
-        )
+        await _claim_writes.patch_condition(self._ctx, claim, condition)
         await self._ctx.recorder.record(
             reference, type=kube.WARNING, reason="HostPortRecreated", message=message
         )

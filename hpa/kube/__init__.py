@@ -31,6 +31,7 @@ from hpa.kube._caches import (
     BY_CLASS,
     BY_NAMESPACE,
     BY_NAMESPACE_CLASS,
+    BY_PORT,
     BY_STATEFULSET,
     Caches,
 )
@@ -84,6 +85,7 @@ __all__ = [
     "BY_CLASS",
     "BY_NAMESPACE",
     "BY_NAMESPACE_CLASS",
+    "BY_PORT",
     "BY_STATEFULSET",
     "CLAIMS",
     "CLASSES",

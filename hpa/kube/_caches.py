@@ -23,6 +23,7 @@ BY_CLAIM: Final = "claim"
 BY_CLASS: Final = "class"
 BY_NAMESPACE: Final = "namespace"
 BY_NAMESPACE_CLASS: Final = "namespace-class"
+BY_PORT: Final = "port"
 BY_STATEFULSET: Final = "statefulset"
 
 
@@ -138,6 +139,7 @@ class Caches:
         self.hostport_informer.store.add_lookup(BY_CLAIM, _claim_of)
         self.hostport_informer.store.add_lookup(BY_CLAIM_UID, _claim_uid_of)
         self.hostport_informer.store.add_lookup(BY_CLASS, lambda hp: [hp.spec.host_port_class_name])
+        self.hostport_informer.store.add_lookup(BY_PORT, lambda hp: [str(hp.spec.port)])
         self.claim_informer.store.add_lookup(
             BY_CLASS, lambda claim: [claim.spec.host_port_class_name]
         )
@@ -215,6 +217,10 @@ class Caches:
     def hostports_of_claim(self, claim: api.HostPortClaim) -> list[api.HostPort]:
         """HostPorts whose claimRef names this claim (same uid)."""
         return self.hostport_informer.store.lookup(BY_CLAIM_UID, claim.metadata.uid)
+
+    def hostports_of_port(self, port: int) -> list[api.HostPort]:
+        """The cached HostPorts of ``port``: one, or one per slot in a per-node class."""
+        return self.hostport_informer.store.lookup(BY_PORT, str(port))
 
     def pods_using(self, namespace: str, claim_name: str) -> list[_builtin_kinds.Pod]:
         """Pods whose claim annotations name this claim."""

@@ -229,8 +229,8 @@ def test_three_claims_share_a_port_on_three_nodes(
     """A per-node class with a one-port pool on 3 eligible nodes gives the port to 3 claims;
     their pods are held to the class's nodes and run on 3 different nodes; a second pod for
     one claim is refused; a 4th claim waits, saying the port is taken on every
-    eligible node. A node added or deleted, or cordoned, shows in `kubectl get hpcl`, and no
-    bound claim changes its port."""
+    eligible node. A node added or deleted, or cordoned, shows in `kubectl get hpcl`; no bound
+    claim changes its port, and those beyond the node count are told until nodes come back."""
     label, nodes = eligible
     port = _port_of(class_name)
     _apply(cluster, _class(class_name, port, allocation="PerNode", nodeSelector={label: "yes"}))
@@ -277,16 +277,35 @@ def test_three_claims_share_a_port_on_three_nodes(
     )
     assert cluster.jsonpath("hpc", "c3", "-n", namespace, path="{.status.phase}") == "Pending"
 
+    # A fourth node: the port takes a fourth holder, the waiting claim.
     extra = f"pernode-{label[-8:]}-extra"
     _apply(cluster, _node(extra, label))  # on a real cluster, tainted not-ready: no pod lands
     try:
         eventually(lambda: _class_figures(cluster, class_name) == ("4", "4"))
+        bound |= eventually(lambda: _bound_names(cluster, namespace, ["c3"]), within=60)
+        assert bound["c3"] == f"port-{port}-3 {port}"
     finally:
         cluster.kubectl("delete", "node", extra, check=False)
+    # Deleted, then a node cordoned: the capacity drops, every claim keeps its port, and
+    # those beyond the node count (the highest slots) are told, with an Event.
     eventually(lambda: _class_figures(cluster, class_name) == ("3", "3"))
+    over = "{.status.conditions[?(@.type=='OverCapacity')].status}"
+    eventually(lambda: cluster.jsonpath("hpc", "c3", "-n", namespace, path=over) == "True")
     cluster.kubectl("cordon", nodes[0])
     eventually(lambda: _class_figures(cluster, class_name) == ("2", "2"))
     table = cluster.kubectl("get", "hpcl", class_name).stdout
     assert table.split()[:4] == ["NAME", "POOLS", "ALLOCATION", "NODES"]
     assert table.splitlines()[1].split()[1:4] == [str(port), "PerNode", "2"]
-    assert _bound_names(cluster, namespace, claims) == bound
+    (second_last,) = [c for c, hp in bound.items() if hp.startswith(f"port-{port}-2 ")]
+    eventually(lambda: cluster.jsonpath("hpc", second_last, "-n", namespace, path=over) == "True")
+    assert cluster.jsonpath("hpcl", class_name, path="{.status.overCapacity}") == "2"
+    events = f"--field-selector=involvedObject.name={second_last},reason=OverCapacity"
+    eventually(
+        lambda: cluster.kubectl("get", "events", "-n", namespace, events, "-o", "name").stdout
+    )
+    assert _bound_names(cluster, namespace, list(bound)) == bound
+
+    cluster.kubectl("uncordon", nodes[0])
+    eventually(lambda: cluster.jsonpath("hpc", second_last, "-n", namespace, path=over) == "False")
+    assert cluster.jsonpath("hpc", "c3", "-n", namespace, path=over) == "True"
+    assert _bound_names(cluster, namespace, list(bound)) == bound

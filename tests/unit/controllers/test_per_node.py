@@ -132,9 +132,21 @@ def _phase(obj: dict[str, Any]) -> str:
     return str(obj.get("status", {}).get("phase", ""))
 
 
-def _bound_condition(cluster: kubefake.FakeApi, name: str) -> dict[str, Any]:
+def _condition(cluster: kubefake.FakeApi, name: str, type_: str) -> dict[str, Any]:
     conditions = _claim_obj(cluster, name).get("status", {}).get("conditions", [])
-    return next((c for c in conditions if c["type"] == "Bound"), {})
+    return next((c for c in conditions if c["type"] == type_), {})
+
+
+def _bound_condition(cluster: kubefake.FakeApi, name: str) -> dict[str, Any]:
+    return _condition(cluster, name, "Bound")
+
+
+def _three_claims_of_one_port_on_three_nodes(cluster: kubefake.FakeApi) -> None:
+    for name in ("a", "b", "c"):
+        cluster.put("nodes", node(name))
+    cluster.put(api.PLURAL_CLASS, per_node_class("pn", (9000, 9000)))
+    for number in range(3):
+        cluster.put(api.PLURAL_CLAIM, claim(f"c{number}", class_name="pn"))
 
 
 async def test_one_port_goes_to_as_many_claims_as_nodes_then_the_class_is_full(
@@ -142,11 +154,7 @@ async def test_one_port_goes_to_as_many_claims_as_nodes_then_the_class_is_full(
 ) -> None:
     """On 3 nodes, a one-port class gives its port to 3 claims, as port-<n>-0..2; the 4th
     stays Pending and says the port is taken on every eligible node."""
-    for name in ("a", "b", "c"):
-        cluster.put("nodes", node(name))
-    cluster.put(api.PLURAL_CLASS, per_node_class("pn", (9000, 9000)))
-    for number in range(3):
-        cluster.put(api.PLURAL_CLAIM, claim(f"c{number}", class_name="pn"))
+    _three_claims_of_one_port_on_three_nodes(cluster)
     async with operator():
         names = []
         for number in range(3):
@@ -226,3 +234,45 @@ async def test_a_static_claim_takes_the_lowest_free_slot_of_its_port(
         assert _bound_condition(cluster, pending)["message"].startswith(
             "port 9005 is taken on all 2 eligible nodes of HostPortClass 'pn'"
         )
+
+
+def _over_capacity(cluster: kubefake.FakeApi, name: str) -> dict[str, Any]:
+    return _condition(cluster, name, "OverCapacity")
+
+
+async def test_claims_beyond_the_node_count_are_told_and_keep_their_port(
+    cluster: kubefake.FakeApi, operator: Start
+) -> None:
+    """A node gone: the claim on the port's highest slot is over capacity (a condition and one
+    Warning Event), nothing is released; a node back, or a holder gone, clears it."""
+    _three_claims_of_one_port_on_three_nodes(cluster)
+    async with operator():
+        bound = {}
+        for number in range(3):
+            bound[f"c{number}"] = await eventually(functools.partial(_bound, cluster, f"c{number}"))
+        last = next(n for n, hp in bound.items() if hp == "port-9000-2")
+        await cluster.delete("nodes", "c")
+        await eventually(lambda: _over_capacity(cluster, last).get("status") == "True")
+        assert _over_capacity(cluster, last)["message"].startswith(
+            "HostPortClass 'pn' has 2 eligible nodes and port 9000 has 3 holders: this claim "
+            "(slot 2) is beyond them"
+        )
+        assert [n for n in bound if n != last and _over_capacity(cluster, n)] == []
+        await eventually(lambda: _status(cluster, "pn").get("overCapacity") == 1)
+        warnings = [e for e in cluster.items("events") if e["reason"] == "OverCapacity"]
+        assert [e["involvedObject"]["name"] for e in warnings] == [last]
+        assert {n: _bound(cluster, n) for n in bound} == bound  # no port taken back
+
+        await cluster.add("nodes", node("c"))
+        await eventually(lambda: _over_capacity(cluster, last).get("status") == "False")
+        assert _over_capacity(cluster, last)["reason"] == "WithinCapacity"
+        await eventually(lambda: _status(cluster, "pn").get("overCapacity", 0) == 0)
+
+        await cluster.delete("nodes", "c")
+        await eventually(lambda: _over_capacity(cluster, last).get("status") == "True")
+        first = next(n for n, hp in bound.items() if hp == "port-9000-0")
+        await cluster.delete(api.PLURAL_CLAIM, first, "default")
+        await eventually(lambda: _over_capacity(cluster, last).get("status") == "False")
+        # the second time over capacity is the same Event again: its count says so
+        (again,) = [e for e in cluster.items("events") if e["reason"] == "OverCapacity"]
+        assert again["count"] == 2
