@@ -142,14 +142,26 @@ def on_hostport(
 
 
 def on_class(*, caches: kube.Caches, claims: Add, classes: Add) -> kube.Handler[api.HostPortClass]:
-    """A class changed: reconcile it, and the claims of it still waiting for a port."""
+    """A class changed: reconcile it, and the claims of it still waiting for a port (all its
+    claims when a per-node class's eligible nodes may have changed: some may be over capacity
+    now, or no longer)."""
 
     def handle(old: api.HostPortClass | None, new: api.HostPortClass | None) -> None:
         cls = new if new is not None else old
         if cls is None or (old is not None and new is not None and _status_only(old, new)):
             return  # its own status write; reacting would loop
-        classes(cls.metadata.name)
-        for key in unbound_claims(caches, cls.metadata.name):
+        name = cls.metadata.name
+        classes(name)
+        if (
+            old is not None
+            and new is not None
+            and new.spec.per_node
+            and (old.spec.node_selector != new.spec.node_selector)
+        ):
+            for claim in caches.claim_informer.store.lookup(kube.BY_CLASS, name):
+                claims(_claim_key(claim))
+            return
+        for key in unbound_claims(caches, name):
             claims(key)
 
     return handle

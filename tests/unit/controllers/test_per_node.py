@@ -276,3 +276,30 @@ async def test_claims_beyond_the_node_count_are_told_and_keep_their_port(
         # the second time over capacity is the same Event again: its count says so
         (again,) = [e for e in cluster.items("events") if e["reason"] == "OverCapacity"]
         assert again["count"] == 2
+
+
+async def test_a_narrower_node_selector_marks_the_claims_beyond_it(
+    cluster: kubefake.FakeApi, operator: Start
+) -> None:
+    """Relabelling which nodes are eligible (the class's nodeSelector) counts the nodes again
+    and tells the bound claims now beyond the count."""
+    _three_claims_of_one_port_on_three_nodes(cluster)
+    async with operator():
+        bound = {}
+        for number in range(3):
+            bound[f"c{number}"] = await eventually(functools.partial(_bound, cluster, f"c{number}"))
+        await _patch_node(cluster, "a", {"metadata": {"labels": {"pool": "game"}}})
+        await cluster.request(
+            kube.Request(
+                method="PATCH",
+                path=kube.CLASSES.path(name="pn"),
+                body=json.dumps({"spec": {"nodeSelector": {"pool": "game"}}}).encode(),
+                content_type="application/merge-patch+json",
+            )
+        )
+        await eventually(lambda: _status(cluster, "pn").get("nodes") == 1)
+        over = {n for n, hp in bound.items() if hp != "port-9000-0"}
+        await eventually(
+            lambda: {n for n in bound if _over_capacity(cluster, n).get("status") == "True"} == over
+        )
+        assert {n: _bound(cluster, n) for n in bound} == bound
