@@ -3,7 +3,8 @@
 The CRDs' schemas and CEL rules already hold most invariants in the API server (so they hold
 while the webhook is down); this webhook repeats them with messages that name the field and the
 fix, and adds what CEL cannot see: a class's pools against other classes (allowed, answered
-with a warning naming the other class), a claim's class existing and its static port lying in
+with a warning naming the other class, unless one of the two is per node: then refused, as a
+per-node class shares no port), a claim's class existing and its static port lying in
 the class's pools (warnings too), and the per-class claim quota on claim CREATE (``_class_quota``).
 
 Objects are decoded into loose projections (every field optional, no bounds), not the
@@ -40,6 +41,7 @@ class _Pool(api.Wire, frozen=True, kw_only=True):
 
 class _ClassSpec(api.Wire, frozen=True, kw_only=True):
     pools: tuple[_Pool, ...] = ()
+    allocation: str = api.ALLOCATION_CLUSTER_WIDE
 
 
 class _Class(api.Wire, frozen=True, kw_only=True):
@@ -113,9 +115,10 @@ class ResourceValidator:
         warnings: list[str] = []
         plural = request.resource.resource
         if plural == api.PLURAL_CLASS:
-            new_class, _ = _objects(request, _Class)
+            new_class, old_class = _objects(request, _Class)
             problems = _check_class(new_class)
-            warnings = _class_warnings(new_class, self._classes.classes())
+            warnings, overlaps = _class_overlaps(new_class, old_class, self._classes.classes())
+            problems += overlaps
         elif plural == api.PLURAL_CLAIM:
             new_claim, old_claim = _objects(request, _Claim)
             problems = _check_claim(new_claim, old_claim)
@@ -233,23 +236,49 @@ def _overlaps_inside(pools: tuple[_Pool, ...]) -> _Problems:
     return problems
 
 
-def _class_warnings(obj: _Class, others: Iterable[api.HostPortClass]) -> list[str]:
-    """One warning per pool overlapping a pool of another class."""
+def _class_overlaps(
+    obj: _Class, old: _Class | None, others: Iterable[api.HostPortClass]
+) -> tuple[list[str], _Problems]:
+    """One warning per pool overlapping a pool of another class; a problem instead where
+    either class is per node, unless the pools and mode are those the class already had (an
+    overlap made while the webhook was down does not block other edits)."""
     warnings: list[str] = []
+    problems: _Problems = []
+    spec = obj.spec
+    unchanged = old is not None and (old.spec.pools, old.spec.allocation) == (
+        spec.pools,
+        spec.allocation,
+    )
     for other in sorted(others, key=lambda c: c.metadata.name):
         if other.metadata.name == obj.metadata.name:
             continue
-        for i, pool in enumerate(obj.spec.pools):
+        per_node = api.ALLOCATION_PER_NODE in (spec.allocation, other.spec.allocation)
+        for i, pool in enumerate(spec.pools):
             for theirs in other.spec.pools:
-                if pool.start <= theirs.end and theirs.start <= pool.end:
+                if not (pool.start <= theirs.end and theirs.start <= pool.end):
+                    continue
+                overlap = (
+                    f"{pool} overlaps pool {theirs.start}-{theirs.end} of HostPortClass "
+                    f"{other.metadata.name!r}"
+                )
+                if per_node and not unchanged:
+                    problems.append(
+                        responses.Problem(
+                            field=f"spec.pools[{i}]",
+                            message=f"{overlap}; a per-node class shares no port with another "
+                            "class (its holders are counted per node): use ports no other "
+                            "class has",
+                        )
+                    )
+                else:
                     warnings.append(
-                        f"spec.pools[{i}]: {pool} overlaps pool {theirs.start}-{theirs.end} of "
-                        f"HostPortClass {other.metadata.name!r}; the classes share those ports"
+                        f"spec.pools[{i}]: {overlap}; the classes share those ports"
+                        + ("; the per-node class offers none of them" if per_node else "")
                     )
     if len(warnings) > MAX_WARNINGS:
         extra = len(warnings) - MAX_WARNINGS + 1
         warnings = [*warnings[: MAX_WARNINGS - 1], f"and {extra} more overlaps with other classes"]
-    return warnings
+    return warnings, problems
 
 
 def _immutable(field: str, new: object, old: object, *, kind: str) -> responses.Problem:

@@ -78,6 +78,19 @@ def test_a_node_selector_needs_a_per_node_class(cluster: Cluster, class_name: st
     assert "nodeSelector applies only to allocation PerNode" in refused.stderr
 
 
+def test_a_per_node_class_shares_no_port(cluster: Cluster, class_name: str) -> None:
+    """Pools of a per-node class overlapping another class's are refused, naming it."""
+    port = _port_of(class_name)
+    _apply(cluster, _class(class_name, port))
+    other = f"{class_name}-b"
+    try:
+        refused = _apply(cluster, _class(other, port, allocation="PerNode"), check=False)
+        assert refused.returncode != 0
+        assert f"overlaps pool {port}-{port} of HostPortClass {class_name!r}" in refused.stderr
+    finally:
+        cluster.kubectl("delete", "hostportclass", other, "--wait=false", check=False)
+
+
 @pytest.mark.parametrize(
     ("name_of", "slot", "accepted"),
     [

@@ -101,6 +101,52 @@ async def test_invalid_class_is_denied(
     assert expected in message(await review(cluster, api.PLURAL_CLASS, hpcl(*pools)))
 
 
+def _per_node(obj: dict[str, Any]) -> dict[str, Any]:
+    obj["spec"]["allocation"] = api.ALLOCATION_PER_NODE
+    return obj
+
+
+def _add_per_node_class(cluster: support.FakeCluster, name: str, start: int, end: int) -> None:
+    cluster.hostport_classes.append(
+        api.HostPortClass(
+            metadata=api.ObjectMeta(name=name),
+            spec=api.HostPortClassSpec(
+                pools=(api.PortPool(start=start, end=end),), allocation=api.ALLOCATION_PER_NODE
+            ),
+        )
+    )
+
+
+async def test_a_per_node_class_may_share_no_port(cluster: support.FakeCluster) -> None:
+    """Pools overlapping across a per-node class (either side) are refused, naming the other
+    class: its ports' holders are counted per node."""
+    cluster.add_class("games", (9400, 9600))
+    refused = await review(cluster, api.PLURAL_CLASS, _per_node(hpcl((9000, 9500))))
+    assert not refused.allowed
+    assert (
+        "spec.pools[0]: 9000-9500 overlaps pool 9400-9600 of HostPortClass 'games'; a per-node "
+        "class shares no port with another class"
+    ) in message(refused)
+    _add_per_node_class(cluster, "nodes", 10000, 10100)
+    refused = await review(cluster, api.PLURAL_CLASS, hpcl((10100, 10200)))
+    assert "overlaps pool 10000-10100 of HostPortClass 'nodes'" in message(refused)
+
+
+async def test_an_overlap_already_there_does_not_block_other_edits(
+    cluster: support.FakeCluster,
+) -> None:
+    """A per-node overlap made while the webhook was down is a warning on an update that keeps
+    the pools: the class stays editable."""
+    cluster.add_class("games", (9400, 9600))
+    obj = _per_node(hpcl((9000, 9500)))
+    edited = _per_node(hpcl((9000, 9500)))
+    edited["spec"]["reuseDelaySeconds"] = 30
+    response = await review(cluster, api.PLURAL_CLASS, edited, old=obj, operation="UPDATE")
+    assert response.allowed
+    assert response.warnings is not None
+    assert "the per-node class offers none of them" in response.warnings[0]
+
+
 async def test_overlap_with_other_class_is_a_warning(cluster: support.FakeCluster) -> None:
     """Overlap with another class is allowed, with a warning naming that class."""
     cluster.add_class("games", (9400, 9600))
