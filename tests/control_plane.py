@@ -81,6 +81,7 @@ RESOURCES = {
         kube.CLASSES, kube.CLAIMS, kube.HOSTPORTS, kube.PODS, kube.EVENTS, kube.LEASES,
         kube.STATEFULSETS, kube.RESOURCE_QUOTAS, kube.NAMESPACES, MUTATING_CONFIGURATIONS,
         VALIDATING_CONFIGURATIONS, POLICIES, POLICY_BINDINGS, SECRETS, SERVICE_ACCOUNTS,
+        kube.NODES,
     )
 }  # fmt: skip
 BY_KIND = {(r.api_version, r.kind): r for r in RESOURCES.values()}

@@ -76,6 +76,27 @@ def sample_class(name: str = "sample", *pools: tuple[int, int]) -> Obj:
     }
 
 
+def per_node_class(
+    name: str, *pools: tuple[int, int], node_selector: dict[str, str] | None = None
+) -> Obj:
+    """A per-node HostPortClass manifest (allocation PerNode, an optional nodeSelector)."""
+    obj = sample_class(name, *pools)
+    obj["spec"]["allocation"] = api.ALLOCATION_PER_NODE
+    if node_selector:
+        obj["spec"]["nodeSelector"] = node_selector
+    return obj
+
+
+def node(name: str, *, labels: dict[str, str] | None = None, cordoned: bool = False) -> Obj:
+    """A Node manifest; ``cordoned`` sets spec.unschedulable as ``kubectl cordon`` does."""
+    obj: Obj = {"apiVersion": "v1", "kind": "Node", "metadata": {"name": name}, "spec": {}}
+    if labels:
+        obj["metadata"]["labels"] = labels
+    if cordoned:
+        obj["spec"]["unschedulable"] = True
+    return obj
+
+
 def claim(name: str, *, namespace: str = "default", class_name: str = "sample") -> Obj:
     """A HostPortClaim manifest."""
     return {

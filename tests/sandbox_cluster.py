@@ -21,7 +21,7 @@ _RESOURCES = {
     r.plural: r
     for r in (
         kube.CLASSES, kube.CLAIMS, kube.HOSTPORTS, kube.PODS, kube.EVENTS, kube.LEASES,
-        kube.STATEFULSETS,
+        kube.STATEFULSETS, kube.NODES,
     )
 }  # fmt: skip
 #: The objects of hpa's install that the sandbox needs (as ``hpa sandbox``).

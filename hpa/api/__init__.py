@@ -69,6 +69,8 @@ from hpa.api._names import (
     PROVISIONED_ANNOTATION,
     RETENTION_DELETE,
     RETENTION_RETAIN,
+    SLOT_MAX,
+    SLOT_SEPARATOR,
     STATEFULSET_LABEL,
     TEMPLATE_ANNOTATION_PREFIX,
     VERSION,
@@ -77,8 +79,10 @@ from hpa.api._names import (
     class_of_quota_key,
     class_quota_key,
     hostport_name,
+    parse_hostport_name,
     port_of_hostport_name,
 )
+from hpa.api._per_node import ALLOCATION_CLUSTER_WIDE, ALLOCATION_PER_NODE, ALLOCATIONS
 from hpa.api._schema import openapi_schema
 from hpa.api._types import (
     CLAIM_PHASES,
@@ -109,6 +113,9 @@ from hpa.api._types import (
 from hpa.api._wire import Wire
 
 __all__ = [
+    "ALLOCATIONS",
+    "ALLOCATION_CLUSTER_WIDE",
+    "ALLOCATION_PER_NODE",
     "API_VERSION",
     "APP_NAME",
     "AWAITING_POD_ANNOTATION",
@@ -168,6 +175,8 @@ __all__ = [
     "RECLAIM_RETAIN",
     "RETENTION_DELETE",
     "RETENTION_RETAIN",
+    "SLOT_MAX",
+    "SLOT_SEPARATOR",
     "STATEFULSET_LABEL",
     "TEMPLATE_ANNOTATION_PREFIX",
     "VALIDATING_CONFIGURATION",
@@ -203,6 +212,7 @@ __all__ = [
     "hostport_name",
     "now",
     "openapi_schema",
+    "parse_hostport_name",
     "port_of_hostport_name",
     "set_condition",
 ]

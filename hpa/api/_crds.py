@@ -79,6 +79,8 @@ def custom_resource_definitions() -> list[dict[str, Any]]:
             object_type=_types.HostPortClass,
             columns=[
                 {"name": "Pools", "type": "string", "jsonPath": ".status.ranges"},
+                {"name": "Allocation", "type": "string", "jsonPath": ".spec.allocation"},
+                {"name": "Nodes", "type": "integer", "jsonPath": ".status.nodes"},
                 {"name": "Allocated", "type": "integer", "jsonPath": ".status.allocated"},
                 {"name": "Free", "type": "integer", "jsonPath": ".status.free"},
                 {
@@ -126,6 +128,7 @@ def custom_resource_definitions() -> list[dict[str, Any]]:
                     "priority": 1,
                 },
                 {"name": "Port", "type": "integer", "jsonPath": ".spec.port"},
+                {"name": "Slot", "type": "integer", "jsonPath": ".spec.slot"},
                 {"name": "Reclaim Policy", "type": "string", "jsonPath": ".spec.reclaimPolicy"},
                 _PHASE,
                 _AGE,

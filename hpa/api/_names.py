@@ -3,11 +3,12 @@
 The group, kinds, annotations and namespace label are those of the Go original
 (rmb938/hostport-allocator) so that its README quickstart works unchanged.
 
-A HostPort's name is derived from its port (``port-9000``) so that the API server's name
-uniqueness makes a second HostPort for the same port impossible: a create answers
-``409 AlreadyExists`` instead (the idea of Kubernetes' KEP-1880 IPAddress objects).
-:func:`hostport_name` and :func:`port_of_hostport_name` are the only code that knows the format;
-the CRD's CEL rule is generated from :data:`HOSTPORT_NAME_PREFIX`.
+A HostPort's name is derived from its port (``port-9000``), and in a per-node class from its
+port and slot (``port-9000-2``), so that the API server's name uniqueness makes a second
+HostPort for the same port (or pair) impossible: a create answers ``409 AlreadyExists`` instead
+(the idea of Kubernetes' KEP-1880 IPAddress objects). :func:`hostport_name` and
+:func:`parse_hostport_name` are the only code that knows the format; the CRD's CEL rule is
+generated from :data:`HOSTPORT_NAME_PREFIX` and :data:`SLOT_SEPARATOR`.
 """
 
 from typing import Final
@@ -42,6 +43,11 @@ PORT_MIN: Final = 1
 PORT_MAX: Final = 65535
 
 HOSTPORT_NAME_PREFIX: Final = "port-"
+#: Between the port and the slot in a per-node HostPort's name (``port-9000-2``).
+SLOT_SEPARATOR: Final = "-"
+#: The highest slot a per-node HostPort may name: far above any cluster's node count, and it
+#: bounds the index's bitmask of a hand-made HostPort.
+SLOT_MAX: Final = 65535
 
 #: Pod (template) annotation ``template.hostport.rmb938.com/<portName>: <className>``: the pod
 #: gets its own claim ``<podName>-<portName>`` of that class, made at pod CREATE.
@@ -82,21 +88,47 @@ def class_of_quota_key(key: str) -> str | None:
     return name if name and name != key else None
 
 
-def hostport_name(port: int) -> str:
-    """The name of the HostPort that holds ``port``.
+def hostport_name(port: int, slot: int | None = None) -> str:
+    """The name of the HostPort that holds ``port``, or one slot of it (a per-node class).
 
     Raises:
-        ValueError: the port is outside 1..65535.
+        ValueError: the port is outside 1..65535, or the slot outside 0..SLOT_MAX.
     """
     if not PORT_MIN <= port <= PORT_MAX:
         raise ValueError(f"port {port} is outside {PORT_MIN}..{PORT_MAX}")
-    return f"{HOSTPORT_NAME_PREFIX}{port}"
+    if slot is None:
+        return f"{HOSTPORT_NAME_PREFIX}{port}"
+    if not 0 <= slot <= SLOT_MAX:
+        raise ValueError(f"slot {slot} is outside 0..{SLOT_MAX}")
+    return f"{HOSTPORT_NAME_PREFIX}{port}{SLOT_SEPARATOR}{slot}"
+
+
+def parse_hostport_name(name: str) -> tuple[int, int | None] | None:
+    """The (port, slot) a HostPort name stands for (slot None for ``port-<n>``), or None if the
+    name is not of a derived form."""
+    rest = name.removeprefix(HOSTPORT_NAME_PREFIX)
+    if rest == name:
+        return None
+    digits, separator, slot_digits = rest.partition(SLOT_SEPARATOR)
+    port = _number(digits)
+    if port is None or not PORT_MIN <= port <= PORT_MAX:
+        return None
+    if not separator:
+        return port, None
+    slot = _number(slot_digits)
+    if slot is None or slot > SLOT_MAX:
+        return None
+    return port, slot
 
 
 def port_of_hostport_name(name: str) -> int | None:
-    """The port a HostPort name stands for, or None if the name is not of the derived form."""
-    digits = name.removeprefix(HOSTPORT_NAME_PREFIX)
-    if digits == name or not digits.isascii() or not digits.isdigit() or digits[0] == "0":
+    """The port a HostPort name stands for (of either form), or None if it is not derived."""
+    parsed = parse_hostport_name(name)
+    return None if parsed is None else parsed[0]
+
+
+def _number(digits: str) -> int | None:
+    """A decimal number as ``string(int)`` writes it (no sign, no leading zero), or None."""
+    if not digits.isascii() or not digits.isdigit() or (digits[0] == "0" and digits != "0"):
         return None
-    port = int(digits)
-    return port if PORT_MIN <= port <= PORT_MAX else None
+    return int(digits)

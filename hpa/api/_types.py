@@ -11,7 +11,7 @@ from typing import Annotated, Final
 
 import msgspec
 
-from hpa.api import _meta, _names, _wire
+from hpa.api import _meta, _names, _per_node, _rules, _wire
 
 PHASE_PENDING: Final = "Pending"
 PHASE_BOUND: Final = "Bound"
@@ -57,18 +57,8 @@ ObjectName = Annotated[
 ]
 
 
-def _rule(rule: str, message: str, *, field_path: str = "", reason: str = "") -> dict[str, str]:
-    """One ``x-kubernetes-validations`` entry."""
-    entry = {"rule": rule, "message": message}
-    if field_path:
-        entry["fieldPath"] = field_path
-    if reason:
-        entry["reason"] = reason
-    return entry
-
-
-def _immutable(field: str) -> dict[str, str]:
-    return _rule("self == oldSelf", f"{field} is immutable; delete and re-create the object")
+_rule = _rules.rule
+_immutable = _rules.immutable
 
 
 Conditions = Annotated[
@@ -146,6 +136,8 @@ class HostPortClassSpec(_wire.Wire, frozen=True, kw_only=True):
     """The pools of ports a class hands out, and what happens to a port once released."""
 
     pools: Pools
+    allocation: _per_node.Allocation = _per_node.ALLOCATION_CLUSTER_WIDE
+    node_selector: _per_node.NodeSelector = msgspec.field(default_factory=dict)
     reclaim_policy: ReclaimPolicy = RECLAIM_DELETE
     reuse_delay_seconds: Annotated[
         int,
@@ -157,6 +149,11 @@ class HostPortClassSpec(_wire.Wire, frozen=True, kw_only=True):
         ),
     ] = 0
 
+    @property
+    def per_node(self) -> bool:
+        """Whether each port is held once per eligible node (else once in the cluster)."""
+        return self.allocation == _per_node.ALLOCATION_PER_NODE
+
 
 class HostPortClassStatus(_wire.Wire, frozen=True, kw_only=True):
     """How many of the class's ports are taken."""
@@ -164,7 +161,15 @@ class HostPortClassStatus(_wire.Wire, frozen=True, kw_only=True):
     ranges: Annotated[
         str, msgspec.Meta(description="The pools as text, e.g. 9000-9500,10000-10100.")
     ] = ""
-    total: Annotated[int, msgspec.Meta(ge=0, description="Ports in the pools.")] = 0
+    total: Annotated[
+        int,
+        msgspec.Meta(
+            ge=0, description="Ports in the pools; for PerNode, ports in the pools times nodes."
+        ),
+    ] = 0
+    nodes: Annotated[
+        int, msgspec.Meta(ge=0, description="PerNode: the eligible nodes; 0 for ClusterWide.")
+    ] = 0
     allocated: Annotated[
         int, msgspec.Meta(ge=0, description="Ports held by HostPorts of this class.")
     ] = 0
@@ -181,6 +186,14 @@ class HostPortClassStatus(_wire.Wire, frozen=True, kw_only=True):
             description="Ports held by HostPorts of this class that its pools no longer contain.",
         ),
     ] = 0
+    over_capacity: Annotated[
+        int,
+        msgspec.Meta(
+            ge=0,
+            description="PerNode: HostPorts beyond their port's eligible node count, after "
+            "nodes went away; they keep their port.",
+        ),
+    ] = 0
     observed_generation: Annotated[int, msgspec.Meta(ge=0)] = 0
     conditions: Conditions = ()
 
@@ -191,7 +204,10 @@ class HostPortClass(_wire.Wire, frozen=True, kw_only=True):
     api_version: str = _names.API_VERSION
     kind: str = _names.KIND_CLASS
     metadata: _meta.ObjectMeta = _meta.ObjectMeta()
-    spec: HostPortClassSpec
+    spec: Annotated[
+        HostPortClassSpec,
+        msgspec.Meta(extra_json_schema={"x-kubernetes-validations": _per_node.CLASS_SPEC_RULES}),
+    ]
     status: HostPortClassStatus = HostPortClassStatus()
 
 
@@ -299,10 +315,12 @@ class HostPortSpec(_wire.Wire, frozen=True, kw_only=True):
     port: Annotated[
         Port,
         msgspec.Meta(
-            description="The port held. The object's name is derived from it (port-<port>).",
+            description="The port held. The object's name is derived from it (port-<port>, "
+            "or port-<port>-<slot> in a per-node class).",
             extra_json_schema={"x-kubernetes-validations": [_immutable("port")]},
         ),
     ]
+    slot: _per_node.Slot | None = None
     claim_ref: (
         Annotated[ClaimRef, msgspec.Meta(description="The claim this port is bound to.")] | None
     ) = None
@@ -323,7 +341,8 @@ _HOSTPORT_SPEC_RULES: Final = [
         "!has(oldSelf.claimRef) || (has(self.claimRef) && self.claimRef == oldSelf.claimRef)",
         "claimRef is set once and never changes",
         field_path=".claimRef",
-    )
+    ),
+    _per_node.HOSTPORT_SLOT_RULE,
 ]
 
 
@@ -352,7 +371,7 @@ class HostPortStatus(_wire.Wire, frozen=True, kw_only=True):
 
 
 class HostPort(_wire.Wire, frozen=True, kw_only=True):
-    """One host port held, cluster-wide; its name is derived from the port."""
+    """One host port held, cluster-wide or on one slot; its name is derived from both."""
 
     api_version: str = _names.API_VERSION
     kind: str = _names.KIND_HOSTPORT
@@ -364,16 +383,4 @@ class HostPort(_wire.Wire, frozen=True, kw_only=True):
     status: HostPortStatus = HostPortStatus()
 
 
-_PREFIX_LENGTH: Final = len(_names.HOSTPORT_NAME_PREFIX)
-
-#: Rules on the whole object (CEL may read metadata.name at the root). The name is cut, not the
-#: port's string built up: cel-go's cost estimator cannot bound the size of a concatenation, so
-#: kube-apiserver refuses ``name == 'port-' + string(port)`` as 100 times over the CRD's budget.
-HOSTPORT_ROOT_RULES: Final = [
-    _rule(
-        f"self.metadata.name.startsWith('{_names.HOSTPORT_NAME_PREFIX}') && "
-        f"self.metadata.name.substring({_PREFIX_LENGTH}) == string(self.spec.port)",
-        f"metadata.name must be {_names.HOSTPORT_NAME_PREFIX}<spec.port>, "
-        f"e.g. {_names.hostport_name(9000)} for port 9000",
-    )
-]
+HOSTPORT_ROOT_RULES: Final = _per_node.HOSTPORT_ROOT_RULES

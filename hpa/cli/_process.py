@@ -97,6 +97,7 @@ async def run_process(
             namespaces=manager.caches,
             classes=manager.caches,
             quotas=manager.caches,
+            pods_using=manager.caches,
             provisioner=manager.provisioner,
             namespace_selector=config.namespace_selector,
             allow_host_network=config.allow_host_network,

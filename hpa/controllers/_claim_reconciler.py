@@ -6,7 +6,8 @@ Binding a claim, in order (each step is safe to repeat after a crash at any poin
    creating the HostPort and binding the claim must neither leak a port nor take a second one;
 2. allocate: the port index proposes the class's next free port; creating HostPort
    ``port-<n>`` makes it ours, or answers ``409 AlreadyExists`` when another writer (a replica,
-   an older process) holds it, and then the index marks it held and proposes the next;
+   an older process) holds it, and then the index marks it held and proposes the next. A
+   per-node class is the same with (port, slot) pairs and HostPort ``port-<n>-<slot>``;
 3. bind: a merge patch sets ``spec.hostPortName`` and the finalizer, with the claim's
    resourceVersion as precondition; then a status patch sets phase Bound and the port.
 
@@ -14,8 +15,10 @@ That is three writes per claim (plus the HostPort's own status), and no read: ev
 read from the caches. A claim whose class is missing or full stays Pending with a ``Bound``
 condition that says why, and an Event naming the class.
 
-A static claim (``spec.port``) takes exactly that port (``_static_ports``). A claim Pending
-because every free port of its class is cooling down after release says so (``PortsCooling``).
+A bound claim of a per-node class beyond its port's node count (nodes went away) is told so
+(``_over_capacity``). A static claim (``spec.port``) takes exactly that port
+(``_static_ports``). A claim Pending because every free port of its class is cooling down after
+release says so (``PortsCooling``).
 A deleted claim is finalized by ``_claim_deletion``; one made at admission for a pod that never
 came is deleted by ``_unused``.
 
@@ -34,6 +37,7 @@ from hpa.controllers import (
     _claim_writes,
     _context,
     _controller_metrics,
+    _over_capacity,
     _reconciling,
     _releasing,
     _static_ports,
@@ -47,6 +51,7 @@ REASON_BOUND: Final = "Bound"
 REASON_CLASS_NOT_FOUND: Final = "ClassNotFound"
 REASON_CLASS_DELETING: Final = "ClassDeleting"
 REASON_CLASS_FULL: Final = "ClassFull"
+REASON_NO_ELIGIBLE_NODES: Final = "NoEligibleNodes"
 REASON_PORTS_COOLING: Final = "PortsCooling"
 REASON_HOSTPORT_NOT_OURS: Final = "HostPortNotOurs"
 #: How long a claim made at pod admission is left to the webhook that binds it in the same
@@ -111,7 +116,7 @@ class ClaimReconciler:
             with contextlib.suppress(kube.NotFound):
                 hostport = await self._ctx.client.get(kube.HOSTPORTS, name, type=api.HostPort)
         if hostport is not None and _names_claim(hostport, claim):
-            await self._ensure_bound(claim, hostport.spec.port)
+            await self._ensure_bound(claim, hostport.spec.port, hostport.spec.slot)
         elif hostport is None and claim.status.phase == api.PHASE_BOUND:
             pass  # bound earlier, its HostPort lost since: the repair loop re-creates it
         else:
@@ -135,13 +140,13 @@ class ClaimReconciler:
             Conflict: another writer changed the claim first.
             KubeError: a write failed.
         """
-        port = api.port_of_hostport_name(claim.spec.host_port_name)
-        if port is not None:
+        pair = api.parse_hostport_name(claim.spec.host_port_name)
+        if pair is not None:
             self._ctx.created.pop(claim.metadata.uid, None)
-            return await self._ensure_bound(claim, port)
+            return await self._ensure_bound(claim, *pair)
         adopted = self._adoptable(claim)
         if adopted is not None:
-            return await self._bind(claim, adopted.spec.port)
+            return await self._bind(claim, adopted.spec.port, adopted.spec.slot)
         return await self._allocate_and_bind(claim)
 
     # --- binding -------------------------------------------------------------------------
@@ -173,14 +178,14 @@ class ClaimReconciler:
                 "name another class, or wait until it is gone and create it again",
             )
         if claim.spec.port is not None:
-            why = await _static_ports.take(self._ctx, claim, claim.spec.port)
-            if why is not None:
-                return await self._pending(claim, *why)
-            return await self._bind(claim, claim.spec.port)
+            taken = await _static_ports.take(self._ctx, claim, claim.spec.port)
+            if isinstance(taken, tuple):
+                return await self._pending(claim, *taken)
+            return await self._bind(claim, taken.spec.port, taken.spec.slot)
         hostport = await self._create_hostport(claim)
         if hostport is None:
             return await self._pending_full(claim)
-        return await self._bind(claim, hostport.spec.port)
+        return await self._bind(claim, hostport.spec.port, hostport.spec.slot)
 
     async def _pending_full(self, claim: api.HostPortClaim) -> str:
         class_name = claim.spec.host_port_class_name
@@ -194,6 +199,23 @@ class ClaimReconciler:
                 f"port(s) are cooling down (reuseDelaySeconds={delay}); the claim binds when "
                 "one is free again",
             )
+        nodes = self._ctx.ports.nodes(class_name)
+        if nodes == 0:
+            return await self._pending(
+                claim,
+                REASON_NO_ELIGIBLE_NODES,
+                f"HostPortClass {class_name!r} is per node and no node is eligible (none "
+                "matches its nodeSelector and is schedulable): its capacity is 0; the claim "
+                "binds when a node is",
+            )
+        if nodes is not None:
+            return await self._pending(
+                claim,
+                REASON_CLASS_FULL,
+                f"every port of HostPortClass {class_name!r} is taken on all {nodes} eligible "
+                "nodes; the claim binds when one is freed, a node becomes eligible or the "
+                "pools grow",
+            )
         return await self._pending(
             claim,
             REASON_CLASS_FULL,
@@ -203,8 +225,16 @@ class ClaimReconciler:
 
     # --- allocation ------------------------------------------------------------------
 
+    def _allocate(self, class_name: str) -> tuple[int, int | None] | None:
+        """Hold the class's next free port (cluster-wide) or (port, slot) pair (per node)."""
+        ports = self._ctx.ports
+        if ports.nodes(class_name) is not None:
+            return ports.allocate_slot(class_name)
+        port = ports.allocate(class_name)
+        return None if port is None else (port, None)
+
     async def _create_hostport(self, claim: api.HostPortClaim) -> api.HostPort | None:
-        """Create a HostPort for the class's next free port; None if the class is full.
+        """Create a HostPort for the class's next free port (or pair); None if it has none.
 
         Raises:
             Retryable: every candidate tried was taken.
@@ -213,37 +243,44 @@ class ClaimReconciler:
         class_name = claim.spec.host_port_class_name
         ports = self._ctx.ports
         for _ in range(self._ctx.max_tries):
-            port = ports.allocate(class_name)
-            if port is None:
+            pair = self._allocate(class_name)
+            if pair is None:
                 return None
+            port, slot = pair
             policy = _releasing.policy_for_claim(self._ctx, claim)
-            body = _claim_writes.hostport_for(claim, port, policy)
+            body = _claim_writes.hostport_for(claim, port, policy, slot=slot)
             try:
                 hostport = await self._ctx.client.create(kube.HOSTPORTS, body, type=api.HostPort)
             except kube.AlreadyExists:
-                existing = self._ctx.caches.hostport_informer.store.get(api.hostport_name(port))
-                ports.hold(port, existing.spec.host_port_class_name if existing else class_name)
+                # Another writer took the pair: the API server's object is the truth.
+                existing = self._ctx.caches.hostport_informer.store.get(body.metadata.name)
+                owner = existing.spec.host_port_class_name if existing else class_name
+                ports.hold(port, owner, slot=slot)
                 _controller_metrics.ALLOCATION_CONFLICTS.inc()
-                logger.debug("port taken, trying the next", port=port)
+                logger.debug("port taken, trying the next", port=port, slot=slot)
                 continue
             except BaseException:
-                ports.release(port)
+                ports.release(port, slot=slot)
                 raise
             self._ctx.created[claim.metadata.uid] = hostport
             return hostport
         raise kube.Retryable(f"{self._ctx.max_tries} candidate ports were all taken")
 
-    async def _bind(self, claim: api.HostPortClaim, port: int) -> api.HostPortClaim:
-        bound = await _claim_writes.patch_bound_name(self._ctx, claim, port)
+    async def _bind(
+        self, claim: api.HostPortClaim, port: int, slot: int | None
+    ) -> api.HostPortClaim:
+        bound = await _claim_writes.patch_bound_name(self._ctx, claim, port, slot)
         self._ctx.created.pop(claim.metadata.uid, None)
         _controller_metrics.ALLOCATIONS.inc()
-        return await self._ensure_bound(bound, port)
+        return await self._ensure_bound(bound, port, slot)
 
-    async def _ensure_bound(self, claim: api.HostPortClaim, port: int) -> api.HostPortClaim:
+    async def _ensure_bound(
+        self, claim: api.HostPortClaim, port: int, slot: int | None
+    ) -> api.HostPortClaim:
         if api.FINALIZER not in claim.metadata.finalizers:
             finalizers = tuple(_claim_writes.with_finalizer(claim.metadata.finalizers))
             claim = await _claim_writes.patch_finalizers(self._ctx, claim, finalizers)
-        name = api.hostport_name(port)
+        name = api.hostport_name(port, slot)
         wanted = _context.condition(
             BOUND,
             True,
@@ -257,7 +294,7 @@ class ClaimReconciler:
             and status.port == port
             and _context.same_condition(api.find_condition(status.conditions, BOUND), wanted)
         ):
-            return claim
+            return await _over_capacity.reconcile(self._ctx, claim, port, slot)
         claim = await _claim_writes.patch_status(
             self._ctx, claim, phase=api.PHASE_BOUND, port=port, condition=wanted
         )
@@ -267,7 +304,7 @@ class ClaimReconciler:
             reason=REASON_BOUND,
             message=wanted.message,
         )
-        return claim
+        return await _over_capacity.reconcile(self._ctx, claim, port, slot)
 
     async def _pending(self, claim: api.HostPortClaim, reason: str, message: str) -> str:
         # labelled by the condition's reason, always

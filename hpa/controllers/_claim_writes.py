@@ -25,13 +25,16 @@ def claim_ref(claim: api.HostPortClaim) -> api.ClaimRef:
     )
 
 
-def hostport_for(claim: api.HostPortClaim, port: int, reclaim_policy: str) -> api.HostPort:
-    """The HostPort that gives ``port`` to ``claim`` (named after the port)."""
+def hostport_for(
+    claim: api.HostPortClaim, port: int, reclaim_policy: str, *, slot: int | None = None
+) -> api.HostPort:
+    """The HostPort that gives ``port`` (or that slot of it) to ``claim``, named after both."""
     return api.HostPort(
-        metadata=api.ObjectMeta(name=api.hostport_name(port), finalizers=(api.FINALIZER,)),
+        metadata=api.ObjectMeta(name=api.hostport_name(port, slot), finalizers=(api.FINALIZER,)),
         spec=api.HostPortSpec(
             host_port_class_name=claim.spec.host_port_class_name,
             port=port,
+            slot=slot,
             claim_ref=claim_ref(claim),
             reclaim_policy=reclaim_policy,
         ),
@@ -52,7 +55,7 @@ async def patch_finalizers(
 
 
 async def patch_bound_name(
-    context: _context.Context, claim: api.HostPortClaim, port: int
+    context: _context.Context, claim: api.HostPortClaim, port: int, slot: int | None = None
 ) -> api.HostPortClaim:
     """Bind: set ``spec.hostPortName`` and the finalizer (resourceVersion precondition)."""
     patch: dict[str, Any] = {
@@ -60,7 +63,7 @@ async def patch_bound_name(
             "resourceVersion": claim.metadata.resource_version,
             "finalizers": with_finalizer(claim.metadata.finalizers),
         },
-        "spec": {"hostPortName": api.hostport_name(port)},
+        "spec": {"hostPortName": api.hostport_name(port, slot)},
     }
     return await _patch(context, claim, patch)
 
@@ -85,6 +88,15 @@ async def patch_status(
         conditions=conditions,
     )
     body = {"status": msgspec.to_builtins(status) | {"port": port or None}}
+    return await _patch(context, claim, body, subresource="status")
+
+
+async def patch_condition(
+    context: _context.Context, claim: api.HostPortClaim, condition: api.Condition
+) -> api.HostPortClaim:
+    """Set ``condition`` among the claim's conditions, leaving its phase and port alone."""
+    conditions = api.set_condition(claim.status.conditions, condition)
+    body = {"status": {"conditions": msgspec.to_builtins(conditions)}}
     return await _patch(context, claim, body, subresource="status")
 
 

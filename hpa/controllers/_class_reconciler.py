@@ -1,9 +1,11 @@
 """The class reconciler: a HostPortClass's status counts, its Ready condition, its finalizer.
 
-Counts come from the port index (total, allocated, free, outside the pools), the pools are
-shown as text (``9000-9500,10000-10100``) for ``kubectl get``. Editing pools never revokes a
-port: HostPorts outside the new pools stay, are counted in ``outsidePools`` and reported by a
-``PortsOutsidePools`` condition. The finalizer keeps a class while any HostPort of it exists.
+Counts come from the port index (total, allocated, free, outside the pools, over capacity), the
+pools are shown as text (``9000-9500,10000-10100``) for ``kubectl get``. A per-node class counts
+(port, slot) pairs, its total is pool ports times eligible nodes, and ``nodes`` shows that
+count. Editing pools never revokes a port: HostPorts outside the new pools stay, are counted
+in ``outsidePools`` and reported by a ``PortsOutsidePools`` condition. The finalizer keeps a
+class while any HostPort of it exists.
 
 HostPort changes queue the class with a short delay, so a burst of allocations costs one
 status write per class per delay, not one per port.
@@ -20,6 +22,9 @@ from hpa.controllers import _context, _controller_metrics, _reconciling
 READY: Final = "Ready"
 OUTSIDE_POOLS: Final = "PortsOutsidePools"
 REASON_HOSTPORTS_EXIST: Final = "HostPortsExist"
+REASON_NO_ELIGIBLE_NODES: Final = "NoEligibleNodes"
+#: The states of the ``hpa_ports`` gauge, as the index's Counts fields.
+PORT_STATES: Final = ("total", "allocated", "free", "over_capacity")
 
 
 def ranges_text(pools: tuple[api.PortPool, ...]) -> str:
@@ -39,7 +44,7 @@ class ClassReconciler:
     async def reconcile(self, key: str) -> _reconciling.Result:
         cls = self._ctx.caches.class_informer.store.get(key)
         if cls is None:
-            for state in ("total", "allocated", "free"):
+            for state in PORT_STATES:
                 with contextlib.suppress(KeyError):
                     _controller_metrics.PORTS.remove(key, state)
             return _reconciling.Result()
@@ -69,11 +74,22 @@ class ClassReconciler:
                 "the class is removed when their claims are deleted, and takes no new claim",
                 generation=generation,
             )
+        nodes = self._ctx.ports.nodes(cls.metadata.name)
+        if nodes == 0:
+            return _context.condition(
+                READY,
+                False,
+                REASON_NO_ELIGIBLE_NODES,
+                "no node is eligible (none matches spec.nodeSelector and is schedulable): "
+                "the class's capacity is 0",
+                generation=generation,
+            )
+        what = "ports" if nodes is None else f"port slots ({nodes} eligible nodes)"
         return _context.condition(
             READY,
             True,
             "PoolsReady" if counts.free else "PoolsFull",
-            f"{counts.free} of {counts.total} ports free",
+            f"{counts.free} of {counts.total} {what} free",
             generation=generation,
         )
 
@@ -95,13 +111,15 @@ class ClassReconciler:
         status = api.HostPortClassStatus(
             ranges=ranges_text(cls.spec.pools),
             total=counts.total,
+            nodes=self._ctx.ports.nodes(name) or 0,
             allocated=counts.allocated,
             free=counts.free,
             outside_pools=counts.outside_pools,
+            over_capacity=counts.over_capacity,
             observed_generation=generation,
             conditions=cls.status.conditions,
         )
-        for state in ("total", "allocated", "free"):
+        for state in PORT_STATES:
             _controller_metrics.PORTS.labels(name, state).set(getattr(counts, state))
         old = cls.status
         unchanged = msgspec.structs.replace(old, conditions=()) == msgspec.structs.replace(
@@ -134,7 +152,7 @@ class ClassReconciler:
         body: dict[str, Any] = msgspec.to_builtins(
             msgspec.structs.replace(status, conditions=merged)
         )
-        for field in ("total", "allocated", "free", "outsidePools"):
+        for field in ("total", "nodes", "allocated", "free", "outsidePools", "overCapacity"):
             body.setdefault(field, 0)  # omit_defaults would leave a stale count in place
         await self._ctx.client.patch(
             kube.CLASSES,

@@ -28,7 +28,8 @@ from hpa import api, observability
 
 PORTS: Final = observability.gauge(
     "hpa_ports",
-    "Ports of a HostPortClass by state (total, allocated, free).",
+    "Ports of a HostPortClass by state (total, allocated, free, over_capacity); a per-node "
+    "class counts (port, slot) pairs.",
     ["class", "state"],
 )
 ALLOCATIONS: Final = observability.counter(

@@ -8,6 +8,7 @@ this module never reconciles. Every function here is called from an informer's t
 from collections.abc import Callable
 
 from hpa import api, index, kube
+from hpa.controllers import _eligible_nodes
 
 #: How long class status updates are held back to fold a burst of HostPort changes into one.
 CLASS_STATUS_DELAY = 1.0
@@ -24,29 +25,58 @@ def _claim_key(claim: api.HostPortClaim) -> str:
     return kube.object_key(claim.metadata.namespace, claim.metadata.name)
 
 
-def index_classes(ports: index.PortIndex) -> kube.Handler[api.HostPortClass]:
-    """Keep the index's pools equal to the classes'."""
+def index_classes(ports: index.PortIndex, caches: kube.Caches) -> kube.Handler[api.HostPortClass]:
+    """Keep the index's pools and modes equal to the classes' (with a per-node class's
+    eligible node count)."""
 
     def handle(old: api.HostPortClass | None, new: api.HostPortClass | None) -> None:
         if new is None:
             if old is not None:
                 ports.remove_class(old.metadata.name)
         elif old is None or old.spec != new.spec:
-            ports.set_pools(new.metadata.name, _pools(new))
+            nodes = _eligible_nodes.of_class(caches, new)
+            ports.set_pools(new.metadata.name, _pools(new), nodes=nodes)
 
     return handle
 
 
 def index_hostports(ports: index.PortIndex) -> kube.Handler[api.HostPort]:
-    """Hold a HostPort's port while it exists; release it when it is gone."""
+    """Hold a HostPort's port (or its slot of it) while it exists; release it when it is gone."""
 
     def handle(old: api.HostPort | None, new: api.HostPort | None) -> None:
         if new is not None:
-            ports.hold(new.spec.port, new.spec.host_port_class_name)
+            ports.hold(new.spec.port, new.spec.host_port_class_name, slot=new.spec.slot)
         elif old is not None:
-            ports.release(old.spec.port)
+            ports.release(old.spec.port, slot=old.spec.slot)
 
     return handle
+
+
+def on_node(
+    *, caches: kube.Caches, ports: index.PortIndex, claims: Add, classes: Add
+) -> kube.Handler[kube.Node]:
+    """A node joined, left, was cordoned or relabelled: recount every per-node class's
+    eligible nodes, and reconcile the classes whose count changed and their claims (a Pending
+    one may bind now, a bound one may be over capacity or no longer be)."""
+
+    def handle(old: kube.Node | None, new: kube.Node | None) -> None:
+        if old is not None and new is not None and _same_eligibility(old, new):
+            return  # a status heartbeat: no count can change
+        for cls in caches.classes():
+            name = cls.metadata.name
+            nodes = _eligible_nodes.of_class(caches, cls)
+            if nodes is None or ports.nodes(name) in (None, nodes):
+                continue  # cluster-wide, not indexed yet, or unchanged
+            ports.set_nodes(name, nodes)
+            classes(name)
+            for claim in caches.claim_informer.store.lookup(kube.BY_CLASS, name):
+                claims(_claim_key(claim))
+
+    return handle
+
+
+def _same_eligibility(old: kube.Node, new: kube.Node) -> bool:
+    return old.metadata.labels == new.metadata.labels and old.spec == new.spec
 
 
 def unbound_claims(caches: kube.Caches, class_name: str | None = None) -> list[str]:
@@ -98,6 +128,11 @@ def on_hostport(
         if new is None:
             for key in unbound_claims(caches):
                 claims(key)
+            if hostport.spec.slot is not None:
+                # one holder fewer: the others of the port may be within capacity again
+                for other in caches.hostports_of_port(hostport.spec.port):
+                    if (ref := other.spec.claim_ref) is not None:
+                        claims(kube.object_key(ref.namespace, ref.name))
         elif new.spec.claim_ref is None and old is None:
             # a port reserved by an administrator: a static claim may be waiting for it
             for key in unbound_claims(caches, new.spec.host_port_class_name):
@@ -107,14 +142,26 @@ def on_hostport(
 
 
 def on_class(*, caches: kube.Caches, claims: Add, classes: Add) -> kube.Handler[api.HostPortClass]:
-    """A class changed: reconcile it, and the claims of it still waiting for a port."""
+    """A class changed: reconcile it, and the claims of it still waiting for a port (all its
+    claims when a per-node class's eligible nodes may have changed: some may be over capacity
+    now, or no longer)."""
 
     def handle(old: api.HostPortClass | None, new: api.HostPortClass | None) -> None:
         cls = new if new is not None else old
         if cls is None or (old is not None and new is not None and _status_only(old, new)):
             return  # its own status write; reacting would loop
-        classes(cls.metadata.name)
-        for key in unbound_claims(caches, cls.metadata.name):
+        name = cls.metadata.name
+        classes(name)
+        if (
+            old is not None
+            and new is not None
+            and new.spec.per_node
+            and (old.spec.node_selector != new.spec.node_selector)
+        ):
+            for claim in caches.claim_informer.store.lookup(kube.BY_CLASS, name):
+                claims(_claim_key(claim))
+            return
+        for key in unbound_claims(caches, name):
             claims(key)
 
     return handle

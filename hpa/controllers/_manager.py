@@ -26,6 +26,7 @@ from hpa.controllers import (
     _context,
     _controller,
     _controller_metrics,
+    _eligible_nodes,
     _handlers,
     _hostport_reconciler,
     _quota_reconciler,
@@ -142,7 +143,7 @@ class Manager:
     def _wire(self) -> None:
         caches = self.caches
         claims, hostports = self.claims.queue.add, self.hostports.queue.add
-        caches.class_informer.add_handler(_handlers.index_classes(self.ports))
+        caches.class_informer.add_handler(_handlers.index_classes(self.ports, caches))
         caches.hostport_informer.add_handler(_handlers.index_hostports(self.ports))
         caches.claim_informer.add_handler(
             _handlers.on_claim(caches=caches, claims=claims, hostports=hostports)
@@ -157,6 +158,11 @@ class Manager:
         )
         caches.class_informer.add_handler(
             _handlers.on_class(caches=caches, claims=claims, classes=self.classes.queue.add)
+        )
+        caches.node_informer.add_handler(
+            _handlers.on_node(
+                caches=caches, ports=self.ports, claims=claims, classes=self.classes.queue.add
+            )
         )
         caches.pod_informer.add_handler(_handlers.on_pod(claims=claims))
         caches.quota_informer.add_handler(_handlers.on_quota(quotas=self.quotas.queue.add))
@@ -187,22 +193,39 @@ class Manager:
             task_status.started(self)
 
     async def rebuild_index(self) -> None:
-        """Replace the index with a fresh LIST of classes and HostPorts.
+        """Replace the index with a fresh LIST of classes and HostPorts, and each per-node
+        class's eligible nodes (from the synced Node cache).
 
         Ports the HostPort informer holds beyond the LIST (changes that raced it) are held
         too: holding a port too many is repaired later, handing one out twice never is.
         """
         classes = await self.client.list(kube.CLASSES, type=api.HostPortClass)
         hostports = await self.client.list(kube.HOSTPORTS, type=api.HostPort)
+        nodes = {
+            cls.metadata.name: count
+            for cls in classes.items
+            if (count := _eligible_nodes.of_class(self.caches, cls)) is not None
+        }
         self.ports.rebuild(
             pools={
                 cls.metadata.name: [(p.start, p.end) for p in cls.spec.pools]
                 for cls in classes.items
             },
-            held=[(hp.spec.port, hp.spec.host_port_class_name) for hp in hostports.items],
+            held=[
+                (hp.spec.port, hp.spec.host_port_class_name)
+                for hp in hostports.items
+                if hp.spec.slot is None
+            ],
+            slots=[
+                (hp.spec.port, hp.spec.slot, hp.spec.host_port_class_name)
+                for hp in hostports.items
+                if hp.spec.slot is not None
+            ],
+            nodes=nodes,
         )
         for hostport in self.caches.hostport_informer.store:
-            self.ports.hold(hostport.spec.port, hostport.spec.host_port_class_name)
+            spec = hostport.spec
+            self.ports.hold(spec.port, spec.host_port_class_name, slot=spec.slot)
         logger.info("port index rebuilt", held=self.ports.held_count(), classes=len(classes.items))
 
     async def _lead(self) -> None:

@@ -3,13 +3,13 @@
 In the spirit of Kubernetes' NodePort repair controller, it periodically compares the port
 index, the HostPorts and the claims (leader only):
 
-- a port the index holds that no HostPort backs → released (``index_leak``);
+- a port (or per-node pair) the index holds that no HostPort backs → released (``index_leak``);
 - a HostPort the index does not hold → held (``index_missing``);
 - a HostPort whose claim is gone (neither Reserved, without claimRef, nor Released on
   purpose by its reclaim policy or reuse delay) → queued for the HostPort reconciler, which
   confirms with a live read and releases it (``orphaned_hostport``);
-- a bound claim whose HostPort is missing → the HostPort is re-created with the same port
-  (its name is its port), the claim gets a ``Repaired`` condition (``missing_hostport``).
+- a bound claim whose HostPort is missing → the HostPort is re-created with the same port and
+  slot (its name says both), the claim gets a ``Repaired`` condition (``missing_hostport``).
 
 Anything that could be a cache lag is acted on only when it is still true after ``grace``
 seconds. Each action is an Event, a counter ``hpa_repair_actions_total{kind}`` and a log line.
@@ -22,7 +22,6 @@ from typing import Final
 
 import anyio
 import anyio.abc
-import msgspec
 import structlog
 
 from hpa import api, kube
@@ -95,19 +94,27 @@ class Repairer:
         return time.monotonic() - first >= self.grace
 
     def _check_index(self, seen: set[tuple[str, str]]) -> None:
+        ports = self._ctx.ports
         store = self._ctx.caches.hostport_informer.store
-        backed = {hp.spec.port for hp in store}
-        backed |= {hp.spec.port for hp in self._ctx.created.values()}
-        for port, class_name in list(self._ctx.ports.held()):
-            if port in backed or not self._overdue(("index_leak", str(port)), seen):
+        backed = {(hp.spec.port, hp.spec.slot) for hp in store}
+        backed |= {(hp.spec.port, hp.spec.slot) for hp in self._ctx.created.values()}
+        held = [(port, None, name) for port, name in ports.held()]
+        for port, slot, class_name in [*held, *ports.held_slots()]:
+            suspect = ("index_leak", api.hostport_name(port, slot))
+            if (port, slot) in backed or not self._overdue(suspect, seen):
                 continue
-            self._ctx.ports.release(port)
-            self._count("index_leak", port=port, class_name=class_name)
+            ports.release(port, slot=slot)
+            self._count("index_leak", port=port, slot=slot, class_name=class_name)
         for hostport in store:
-            port, class_name = hostport.spec.port, hostport.spec.host_port_class_name
-            if self._ctx.ports.holder(port) != class_name:
-                self._ctx.ports.hold(port, class_name)
-                self._count("index_missing", port=port, class_name=class_name)
+            spec = hostport.spec
+            if ports.holder(spec.port, slot=spec.slot) != spec.host_port_class_name:
+                ports.hold(spec.port, spec.host_port_class_name, slot=spec.slot)
+                self._count(
+                    "index_missing",
+                    port=spec.port,
+                    slot=spec.slot,
+                    class_name=spec.host_port_class_name,
+                )
 
     def _check_hostports(self, seen: set[tuple[str, str]]) -> None:
         for hostport in self._ctx.caches.hostport_informer.store:
@@ -126,18 +133,18 @@ class Repairer:
     async def _check_claims(self, seen: set[tuple[str, str]]) -> None:
         hostports = self._ctx.caches.hostport_informer.store
         for claim in self._ctx.caches.claim_informer.store:
-            port = api.port_of_hostport_name(claim.spec.host_port_name)
-            if port is None or claim.metadata.deletion_timestamp is not None:
+            pair = api.parse_hostport_name(claim.spec.host_port_name)
+            if pair is None or claim.metadata.deletion_timestamp is not None:
                 continue
             if hostports.get(claim.spec.host_port_name) is not None:
                 continue
             key = kube.object_key(claim.metadata.namespace, claim.metadata.name)
             if self._overdue(("missing_hostport", key), seen):
-                await self._recreate(claim, port)
+                await self._recreate(claim, *pair)
 
-    async def _recreate(self, claim: api.HostPortClaim, port: int) -> None:
+    async def _recreate(self, claim: api.HostPortClaim, port: int, slot: int | None) -> None:
         body = _claim_writes.hostport_for(
-            claim, port, _releasing.policy_for_claim(self._ctx, claim)
+            claim, port, _releasing.policy_for_claim(self._ctx, claim), slot=slot
         )
         reference = _context.claim_reference(claim)
         try:
@@ -145,7 +152,7 @@ class Repairer:
         except kube.AlreadyExists:
             if await self._held_by(claim, body.metadata.name):
                 # Only the cache was behind (a re-list after 410, a slow watch): nothing to fix.
-                self._ctx.ports.hold(port, claim.spec.host_port_class_name)
+                self._ctx.ports.hold(port, claim.spec.host_port_class_name, slot=slot)
                 return
             message = f"HostPort {body.metadata.name} exists but names another claim"
             self._count("port_conflict", port=port)
@@ -153,23 +160,13 @@ class Repairer:
                 reference, type=kube.WARNING, reason="PortConflict", message=message
             )
             return
-        self._ctx.ports.hold(port, claim.spec.host_port_class_name)
-        self._count("missing_hostport", port=port)
+        self._ctx.ports.hold(port, claim.spec.host_port_class_name, slot=slot)
+        self._count("missing_hostport", port=port, slot=slot)
         message = f"HostPort {body.metadata.name} was missing and has been re-created"
         condition = _context.condition(
             REPAIRED, True, "HostPortRecreated", message, generation=claim.metadata.generation
         )
-        status = msgspec.structs.replace(
-            claim.status, conditions=api.set_condition(claim.status.conditions, condition)
-        )
-        await self._ctx.client.patch(
-            kube.CLAIMS,
-            claim.metadata.name,
-            {"status": {"conditions": msgspec.to_builtins(status.conditions)}},
-            namespace=claim.metadata.namespace,
-            subresource="status",
-            type=api.HostPortClaim,
-        )
+        await _claim_writes.patch_condition(self._ctx, claim, condition)
         await self._ctx.recorder.record(
             reference, type=kube.WARNING, reason="HostPortRecreated", message=message
         )

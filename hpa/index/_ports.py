@@ -207,6 +207,11 @@ class PortIndex:
         """Whether any HostPort holds ``port`` (or a slot of it)."""
         return port in self._ledger.held
 
+    def slot_holders(self, port: int) -> int:
+        """How many per-node HostPorts hold a slot of ``port`` (of any class). A read only:
+        a static claim of a per-node class may take a slot only below its node count."""
+        return self._ledger.slots.get(port, 0).bit_count()
+
     def over_capacity(self, class_name: str) -> list[tuple[int, int]]:
         """The (port, slot) pairs of a per-node class's HostPorts that are beyond their port's
         node count: on each port of its pools with more holders than nodes, the highest slots.

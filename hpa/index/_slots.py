@@ -8,9 +8,11 @@ the lowest free slot is a few machine-word operations, not a scan.
 from collections.abc import Iterator
 from typing import Final
 
+from hpa import api
+
 # The highest slot a HostPort may name. It bounds the bitmask of a hand-made HostPort (8 KiB at
 # most) and lies far above any cluster's node count.
-SLOT_MAX: Final = 65535
+SLOT_MAX: Final = api.SLOT_MAX
 
 
 def lowest_free(mask: int) -> int:

@@ -54,6 +54,22 @@ class Namespace(api.Wire, frozen=True, kw_only=True):
     metadata: api.ObjectMeta = api.ObjectMeta()
 
 
+class NodeSpec(api.Wire, frozen=True, kw_only=True):
+    """The part of a Node's spec hpa reads: whether it is cordoned."""
+
+    unschedulable: bool = False
+
+
+class Node(api.Wire, frozen=True, kw_only=True):
+    """A Node; hpa reads its labels and whether it is cordoned, to count a per-node class's
+    eligible nodes."""
+
+    api_version: str = "v1"
+    kind: str = "Node"
+    metadata: api.ObjectMeta = api.ObjectMeta()
+    spec: NodeSpec = NodeSpec()
+
+
 class StatefulSetSpec(api.Wire, frozen=True, kw_only=True):
     """The part of a StatefulSet's spec hpa reads."""
 

@@ -3,7 +3,8 @@
 One :class:`Caches` holds an informer per kind hpa reads: HostPortClasses, HostPortClaims,
 HostPorts, Pods (only those the webhook labelled ``hostport.rmb938.com/uses-claims``, kept as a
 small projection), Namespaces (for their labels), ResourceQuotas (for the per-class claim
-quota) and StatefulSets (for the retention policy of per-pod claims). Reconcilers and the
+quota), StatefulSets (for the retention policy of per-pod claims) and Nodes (for the eligible
+nodes of per-node classes). Reconcilers and the
 webhook read from here; the webhook may fall back to one live read
 (:meth:`Caches.fetch_claim`) on a cache miss.
 """
@@ -22,6 +23,7 @@ BY_CLAIM: Final = "claim"
 BY_CLASS: Final = "class"
 BY_NAMESPACE: Final = "namespace"
 BY_NAMESPACE_CLASS: Final = "namespace-class"
+BY_PORT: Final = "port"
 BY_STATEFULSET: Final = "statefulset"
 
 
@@ -34,7 +36,7 @@ def _namespaced_key(
     return _informers.object_key(obj.metadata.namespace, obj.metadata.name)
 
 
-def _hostport_key(obj: api.HostPort) -> str:
+def _name_key(obj: api.HostPort | _builtin_kinds.Node) -> str:
     return obj.metadata.name
 
 
@@ -89,7 +91,7 @@ class Caches:
             client,
             _endpoints.HOSTPORTS,
             decode=_informers.struct_decoder(api.HostPort),
-            key=_hostport_key,
+            key=_name_key,
             watch_timeout=watch_timeout,
         )
         self.pod_informer = _informers.Informer(
@@ -121,6 +123,13 @@ class Caches:
             key=_namespaced_key,
             watch_timeout=watch_timeout,
         )
+        self.node_informer = _informers.Informer(
+            client,
+            _endpoints.NODES,
+            decode=_informers.struct_decoder(_builtin_kinds.Node),
+            key=_name_key,
+            watch_timeout=watch_timeout,
+        )
         self.claim_informer.store.add_lookup(BY_STATEFULSET, _statefulset_of)
         self.quota_informer.store.add_lookup(BY_NAMESPACE, lambda q: [q.metadata.namespace])
         self.claim_informer.store.add_lookup(
@@ -130,6 +139,7 @@ class Caches:
         self.hostport_informer.store.add_lookup(BY_CLAIM, _claim_of)
         self.hostport_informer.store.add_lookup(BY_CLAIM_UID, _claim_uid_of)
         self.hostport_informer.store.add_lookup(BY_CLASS, lambda hp: [hp.spec.host_port_class_name])
+        self.hostport_informer.store.add_lookup(BY_PORT, lambda hp: [str(hp.spec.port)])
         self.claim_informer.store.add_lookup(
             BY_CLASS, lambda claim: [claim.spec.host_port_class_name]
         )
@@ -148,6 +158,7 @@ class Caches:
             self.namespace_informer,  # type: ignore[list-item]
             self.quota_informer,  # type: ignore[list-item]
             self.statefulset_informer,  # type: ignore[list-item]
+            self.node_informer,  # type: ignore[list-item]
         ]
 
     async def run(
@@ -207,6 +218,10 @@ class Caches:
         """HostPorts whose claimRef names this claim (same uid)."""
         return self.hostport_informer.store.lookup(BY_CLAIM_UID, claim.metadata.uid)
 
+    def hostports_of_port(self, port: int) -> list[api.HostPort]:
+        """The cached HostPorts of ``port``: one, or one per slot in a per-node class."""
+        return self.hostport_informer.store.lookup(BY_PORT, str(port))
+
     def pods_using(self, namespace: str, claim_name: str) -> list[_builtin_kinds.Pod]:
         """Pods whose claim annotations name this claim."""
         return self.pod_informer.store.lookup(
@@ -232,6 +247,10 @@ class Caches:
                 BY_NAMESPACE_CLASS, _informers.object_key(namespace, class_name)
             )
         )
+
+    def nodes(self) -> list[_builtin_kinds.Node]:
+        """Every Node in the cache."""
+        return self.node_informer.store.list()
 
     def statefulset(self, namespace: str, name: str) -> _builtin_kinds.StatefulSet | None:
         """The cached StatefulSet, or None."""

@@ -74,6 +74,7 @@ PODS: Final = Resource(group="", version="v1", plural="pods", kind="Pod", namesp
 NAMESPACES: Final = Resource(
     group="", version="v1", plural="namespaces", kind="Namespace", namespaced=False
 )
+NODES: Final = Resource(group="", version="v1", plural="nodes", kind="Node", namespaced=False)
 STATEFULSETS: Final = Resource(
     group="apps", version="v1", plural="statefulsets", kind="StatefulSet", namespaced=True
 )

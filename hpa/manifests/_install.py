@@ -100,7 +100,7 @@ def _rbac(options: Options) -> list[Document]:
     cluster_rules = [
         _rule([group], plurals, [*_READ, "create", "patch", "update", "delete"]),
         _rule([group], [f"{p}/status" for p in plurals], ["get", "patch", "update"]),
-        _rule([""], ["pods", "namespaces", "resourcequotas"], _READ),
+        _rule([""], ["pods", "namespaces", "resourcequotas", "nodes"], _READ),
         _rule([""], ["resourcequotas/status"], ["patch"]),
         _rule(["apps"], ["statefulsets"], _READ),
         _rule([""], ["events"], ["create", "patch"]),

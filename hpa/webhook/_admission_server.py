@@ -213,6 +213,7 @@ def handlers(
     namespaces: readers.NamespaceReader,
     classes: readers.ClassReader,
     quotas: readers.QuotaReader | None = None,
+    pods_using: readers.PodReader | None = None,
     provisioner: writers.ClaimProvisioner | None = None,
     namespace_selector: api.LabelSelector = api.DEFAULT_NAMESPACE_SELECTOR,
     allow_host_network: bool = False,
@@ -224,6 +225,8 @@ def handlers(
             namespaces=namespaces,
             namespace_selector=namespace_selector,
             provisioner=provisioner,
+            classes=classes,
+            pods_using=pods_using,
         ),
         api.PATH_VALIDATE_PODS: podvalidation.PodValidator(
             claims=claims,

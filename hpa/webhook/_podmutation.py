@@ -12,7 +12,12 @@ annotation) uses the pod's own claim ``<podName>-<portName>``: if it exists and 
 StatefulSet pod created again), its port; otherwise the :class:`writers.ClaimProvisioner`
 creates and binds it now. The pod then also gets ``claim.hostport.rmb938.com/<portName>``, so
 the claim is protected while the pod uses it, exactly as for a claim named by hand.
+
+A claim of a per-node class adds the class's ``nodeSelector`` to the pod's required node
+affinity, and serves one pod at a time (``_per_node_pods``).
 """
+
+from collections.abc import Iterable
 
 import anyio
 import structlog
@@ -22,6 +27,7 @@ from hpa.webhook import _claimed_ports as claimed_ports
 from hpa.webhook import _handling as handling
 from hpa.webhook import _json_patch as json_patch
 from hpa.webhook import _namespaces as namespaces
+from hpa.webhook import _per_node_pods as per_node
 from hpa.webhook import _pods as pods
 from hpa.webhook import _readers as readers
 from hpa.webhook import _responses as responses
@@ -48,8 +54,12 @@ class PodMutator:
         live_read_timeout: float = claimed_ports.LIVE_READ_TIMEOUT,
         provisioner: writers.ClaimProvisioner | None = None,
         provision_timeout: float = PROVISION_TIMEOUT,
+        classes: readers.ClassReader | None = None,
+        pods_using: readers.PodReader | None = None,
     ) -> None:
         self._claims = claims
+        self._classes = classes
+        self._pods = pods_using
         self._namespaces = namespaces
         self._selector = namespace_selector
         self._timeout = live_read_timeout
@@ -90,6 +100,7 @@ class PodMutator:
                 )
             )
         given: dict[str, int] = {}
+        node_labels: list[tuple[str, str]] = []
         for port_name in sorted(found):
             if port_name in own:
                 claim = await self._own_claim(
@@ -102,13 +113,18 @@ class PodMutator:
                     name=wanted[port_name],
                     live_read_timeout=self._timeout,
                 )
+            cls = None if isinstance(claim, str) else per_node.per_node_class(self._classes, claim)
+            if cls is not None and not isinstance(claim, str):
+                node_labels += cls.spec.node_selector.items()
+                # another live pod using it turns the claim into the reason for the denial
+                claim = per_node.in_use_by(self._pods, claim, pod_name=pod_name) or claim
             if isinstance(claim, str):
                 problems.append(responses.Problem(field=pods.claim_field(port_name), message=claim))
             else:
                 given[port_name] = claim.status.port
         if problems:
             return responses.denied_for(problems)
-        return _patch(pod, found, given, own=own, warnings=previews)
+        return _patch(pod, found, given, own=own, warnings=previews, node_labels=node_labels)
 
     def _without_unmade(
         self, namespace: str, own: dict[str, str]
@@ -168,9 +184,14 @@ def _patch(
     *,
     own: dict[str, str],
     warnings: list[str],
+    node_labels: Iterable[tuple[str, str]] = (),
 ) -> reviews.AdmissionResponse:
-    """The JSON patch that sets each claimed port's hostPort, its annotation and the label."""
+    """The JSON patch that sets each claimed port's hostPort, its annotation and the label, and
+    the node affinity that per-node classes require."""
     operations: list[json_patch.Operation] = []
+    affinity = per_node.with_required_labels(pod.spec.affinity, node_labels)
+    if affinity is not None:
+        operations.append(json_patch.add(affinity, "spec", "affinity"))
     warnings = list(warnings)
     for port_name, ref in sorted(found.items()):
         port = given[port_name]

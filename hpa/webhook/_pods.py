@@ -7,7 +7,7 @@ path a denial names (``spec.containers[0].ports[1]``) and as the JSON pointer a 
 
 import re
 from collections.abc import Iterator, Mapping
-from typing import Final
+from typing import Any, Final
 
 import msgspec
 
@@ -31,12 +31,14 @@ class Container(api.Wire, frozen=True, kw_only=True):
 
 
 class PodSpec(api.Wire, frozen=True, kw_only=True):
-    """``spec``: the containers and the network mode."""
+    """``spec``: the containers, the network mode and the affinity (kept as sent, to be
+    merged with a per-node class's nodes)."""
 
     containers: tuple[Container, ...] = ()
     init_containers: tuple[Container, ...] = ()
     ephemeral_containers: tuple[Container, ...] = ()
     host_network: bool = False
+    affinity: dict[str, Any] | None = None
 
 
 class PodMeta(api.Wire, frozen=True, kw_only=True):

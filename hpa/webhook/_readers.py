@@ -10,7 +10,7 @@ tests use in-memory fakes.
 from collections.abc import Iterable, Mapping
 from typing import Protocol
 
-from hpa import api
+from hpa import api, kube
 
 
 class ClaimReader(Protocol):
@@ -42,6 +42,14 @@ class ClassReader(Protocol):
 
     def classes(self) -> Iterable[api.HostPortClass]:
         """Every cached HostPortClass."""
+        ...
+
+
+class PodReader(Protocol):
+    """The pods that use claims (those the webhook labelled), from the cache."""
+
+    def pods_using(self, namespace: str, claim_name: str) -> Iterable[kube.Pod]:
+        """The cached pods whose claim annotations name this claim."""
         ...
 
 

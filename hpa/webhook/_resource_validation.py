@@ -3,7 +3,8 @@
 The CRDs' schemas and CEL rules already hold most invariants in the API server (so they hold
 while the webhook is down); this webhook repeats them with messages that name the field and the
 fix, and adds what CEL cannot see: a class's pools against other classes (allowed, answered
-with a warning naming the other class), a claim's class existing and its static port lying in
+with a warning naming the other class, unless one of the two is per node: then refused, as a
+per-node class shares no port), a claim's class existing and its static port lying in
 the class's pools (warnings too), and the per-class claim quota on claim CREATE (``_class_quota``).
 
 Objects are decoded into loose projections (every field optional, no bounds), not the
@@ -40,6 +41,7 @@ class _Pool(api.Wire, frozen=True, kw_only=True):
 
 class _ClassSpec(api.Wire, frozen=True, kw_only=True):
     pools: tuple[_Pool, ...] = ()
+    allocation: str = api.ALLOCATION_CLUSTER_WIDE
 
 
 class _Class(api.Wire, frozen=True, kw_only=True):
@@ -67,6 +69,7 @@ class _ClaimRef(api.Wire, frozen=True, kw_only=True):
 class _HostPortSpec(api.Wire, frozen=True, kw_only=True):
     host_port_class_name: str = ""
     port: int = 0
+    slot: int | None = None
     claim_ref: _ClaimRef | None = None
 
 
@@ -112,9 +115,10 @@ class ResourceValidator:
         warnings: list[str] = []
         plural = request.resource.resource
         if plural == api.PLURAL_CLASS:
-            new_class, _ = _objects(request, _Class)
+            new_class, old_class = _objects(request, _Class)
             problems = _check_class(new_class)
-            warnings = _class_warnings(new_class, self._classes.classes())
+            warnings, overlaps = _class_overlaps(new_class, old_class, self._classes.classes())
+            problems += overlaps
         elif plural == api.PLURAL_CLAIM:
             new_claim, old_claim = _objects(request, _Claim)
             problems = _check_claim(new_claim, old_claim)
@@ -232,23 +236,49 @@ def _overlaps_inside(pools: tuple[_Pool, ...]) -> _Problems:
     return problems
 
 
-def _class_warnings(obj: _Class, others: Iterable[api.HostPortClass]) -> list[str]:
-    """One warning per pool overlapping a pool of another class."""
+def _class_overlaps(
+    obj: _Class, old: _Class | None, others: Iterable[api.HostPortClass]
+) -> tuple[list[str], _Problems]:
+    """One warning per pool overlapping a pool of another class; a problem instead where
+    either class is per node, unless the pools and mode are those the class already had (an
+    overlap made while the webhook was down does not block other edits)."""
     warnings: list[str] = []
+    problems: _Problems = []
+    spec = obj.spec
+    unchanged = old is not None and (old.spec.pools, old.spec.allocation) == (
+        spec.pools,
+        spec.allocation,
+    )
     for other in sorted(others, key=lambda c: c.metadata.name):
         if other.metadata.name == obj.metadata.name:
             continue
-        for i, pool in enumerate(obj.spec.pools):
+        per_node = api.ALLOCATION_PER_NODE in (spec.allocation, other.spec.allocation)
+        for i, pool in enumerate(spec.pools):
             for theirs in other.spec.pools:
-                if pool.start <= theirs.end and theirs.start <= pool.end:
+                if not (pool.start <= theirs.end and theirs.start <= pool.end):
+                    continue
+                overlap = (
+                    f"{pool} overlaps pool {theirs.start}-{theirs.end} of HostPortClass "
+                    f"{other.metadata.name!r}"
+                )
+                if per_node and not unchanged:
+                    problems.append(
+                        responses.Problem(
+                            field=f"spec.pools[{i}]",
+                            message=f"{overlap}; a per-node class shares no port with another "
+                            "class (its holders are counted per node): use ports no other "
+                            "class has",
+                        )
+                    )
+                else:
                     warnings.append(
-                        f"spec.pools[{i}]: {pool} overlaps pool {theirs.start}-{theirs.end} of "
-                        f"HostPortClass {other.metadata.name!r}; the classes share those ports"
+                        f"spec.pools[{i}]: {overlap}; the classes share those ports"
+                        + ("; the per-node class offers none of them" if per_node else "")
                     )
     if len(warnings) > MAX_WARNINGS:
         extra = len(warnings) - MAX_WARNINGS + 1
         warnings = [*warnings[: MAX_WARNINGS - 1], f"and {extra} more overlaps with other classes"]
-    return warnings
+    return warnings, problems
 
 
 def _immutable(field: str, new: object, old: object, *, kind: str) -> responses.Problem:
@@ -311,15 +341,18 @@ def _check_hostport(obj: _HostPort, old: _HostPort | None, *, name: str) -> _Pro
     port_problem = _port_problem("spec.port", spec.port)
     if port_problem is not None:
         problems.append(port_problem)
+    elif spec.slot is not None and not 0 <= spec.slot <= api.SLOT_MAX:
+        problems.append(responses.Problem(field="spec.slot", message=f"must be 0..{api.SLOT_MAX}"))
     else:
-        expected = api.hostport_name(spec.port)
+        expected = api.hostport_name(spec.port, spec.slot)
         actual = obj.metadata.name or name
         if actual != expected:
+            after = "its port" if spec.slot is None else f"its port and slot {spec.slot}"
             problems.append(
                 responses.Problem(
                     field="metadata.name",
                     message=f"must be {expected} for spec.port {spec.port} (a HostPort is "
-                    f"named after its port); name it {expected}",
+                    f"named after {after}); name it {expected}",
                 )
             )
     if old is None:
@@ -327,6 +360,7 @@ def _check_hostport(obj: _HostPort, old: _HostPort | None, *, name: str) -> _Pro
     for field, new_value, old_value in (
         ("spec.hostPortClassName", spec.host_port_class_name, old.spec.host_port_class_name),
         ("spec.port", spec.port, old.spec.port),
+        ("spec.slot", spec.slot, old.spec.slot),
     ):
         if new_value != old_value:
             problems.append(_immutable(field, new_value, old_value, kind="HostPort"))

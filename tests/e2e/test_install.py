@@ -55,6 +55,8 @@ def test_service_account_is_refused_what_its_roles_do_not_grant(cluster: Cluster
     assert _can(cluster, "create", "hostports.hostport.rmb938.com").strip() == "yes"
     assert _can(cluster, "list", "pods", "--all-namespaces").strip() == "yes"
     assert _can(cluster, "create", "pods", "-n", "default").strip() == "no"
+    assert _can(cluster, "watch", "nodes").strip() == "yes"  # per-node classes count them
+    assert _can(cluster, "patch", "nodes").strip() == "no"
     refused = cluster.kubectl(
         "get", "secrets", "-n", "default", "--as", SERVICE_ACCOUNT, check=False
     )

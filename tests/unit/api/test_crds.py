@@ -56,12 +56,21 @@ def test_crd_schema_is_structural(kind: str) -> None:
         pytest.param("HostPortClaim", ["Class", "HostPort", "Port", "Phase", "Age"], id="claim"),
         pytest.param(
             "HostPort",
-            ["Class", "Claim", "Claim Namespace", "Port", "Reclaim Policy", "Phase", "Age"],
+            ["Class", "Claim", "Claim Namespace", "Port", "Slot", "Reclaim Policy", "Phase", "Age"],
             id="hostport",
         ),
         pytest.param(
             "HostPortClass",
-            ["Pools", "Allocated", "Free", "Reclaim Policy", "Reuse Delay", "Age"],
+            [
+                "Pools",
+                "Allocation",
+                "Nodes",
+                "Allocated",
+                "Free",
+                "Reclaim Policy",
+                "Reuse Delay",
+                "Age",
+            ],
             id="class",
         ),
     ],
@@ -97,12 +106,15 @@ def _rules(node: dict[str, Any]) -> list[str]:
 def test_cel_rules_guard_the_invariants() -> None:
     """CEL rules tie the HostPort name to its port and keep identities immutable."""
     hostport = _root("HostPort")
-    assert _rules(hostport) == [
-        "self.metadata.name.startsWith('port-') && "
-        "self.metadata.name.substring(5) == string(self.spec.port)"
-    ]
+    assert _rules(hostport)[0] == (
+        "has(self.spec.slot) || (self.metadata.name.startsWith('port-') && "
+        "self.metadata.name.substring(5) == string(self.spec.port))"
+    )
+    assert "+ string" not in _rules(hostport)[1]  # no concatenation: see HOSTPORT_ROOT_RULES
     spec = hostport["properties"]["spec"]
     assert _rules(spec["properties"]["port"]) == ["self == oldSelf"]
+    assert "oldSelf.slot" in _rules(spec)[1]
+    assert spec["properties"]["slot"]["maximum"] == api.SLOT_MAX
     assert _rules(spec["properties"]["hostPortClassName"]) == ["self == oldSelf"]
     assert "claimRef" in _rules(spec)[0]
     claim_spec = _root("HostPortClaim")["properties"]["spec"]
@@ -113,6 +125,12 @@ def test_cel_rules_guard_the_invariants() -> None:
     assert _rules(pools["items"]) == ["self.start <= self.end"]
     assert "exists_one" in _rules(pools)[0]
     assert pools["maxItems"] == api.MAX_POOLS
+    class_spec = _root("HostPortClass")["properties"]["spec"]
+    allocation = class_spec["properties"]["allocation"]
+    assert _rules(allocation) == ["self == oldSelf"]
+    assert allocation["default"] == api.ALLOCATION_CLUSTER_WIDE
+    assert allocation["enum"] == [api.ALLOCATION_CLUSTER_WIDE, api.ALLOCATION_PER_NODE]
+    assert "nodeSelector" in _rules(class_spec)[0]
 
 
 def test_port_bounds() -> None:

@@ -34,11 +34,35 @@ def test_hostport_name_rejects_ports_out_of_range(port: int) -> None:
         pytest.param("port-9000a", id="trailing-letter"),
         pytest.param("port-\u0669", id="non-ascii-digit"),
         pytest.param("echo-web", id="claim-like-name"),
+        pytest.param("port-9000-", id="no-slot-digits"),
+        pytest.param("port-9000-01", id="slot-leading-zero"),
+        pytest.param("port-9000-65536", id="slot-too-high"),
+        pytest.param("port-9000-1-2", id="two-slots"),
+        pytest.param("port-0-1", id="per-node-port-zero"),
+        pytest.param("port--1", id="no-port"),
     ],
 )
 def test_port_of_hostport_name_rejects_other_names(name: str) -> None:
-    """Names not of the derived form stand for no port."""
+    """Names not of a derived form stand for no port, and no (port, slot)."""
     assert api.port_of_hostport_name(name) is None
+    assert api.parse_hostport_name(name) is None
+
+
+@pytest.mark.parametrize(("port", "slot"), [(1, 0), (9000, 2), (65535, api.SLOT_MAX)])
+def test_per_node_hostport_name_round_trips(port: int, slot: int) -> None:
+    """A per-node HostPort is named from its port and slot, and parses back to both."""
+    name = api.hostport_name(port, slot)
+    assert name == f"port-{port}-{slot}"
+    assert api.parse_hostport_name(name) == (port, slot)
+    assert api.port_of_hostport_name(name) == port
+    assert api.parse_hostport_name(api.hostport_name(port)) == (port, None)
+
+
+@pytest.mark.parametrize("slot", [-1, api.SLOT_MAX + 1])
+def test_hostport_name_rejects_slots_out_of_range(slot: int) -> None:
+    """No name exists for a slot outside 0..SLOT_MAX."""
+    with pytest.raises(ValueError, match=r"slot .* is outside 0\.\.65535"):
+        api.hostport_name(9000, slot)
 
 
 def test_annotations_are_those_of_the_original() -> None:

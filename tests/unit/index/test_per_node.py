@@ -370,3 +370,15 @@ class PerNodeMachine(RuleBasedStateMachine):
 
 TestPerNodeMachine = PerNodeMachine.TestCase
 TestPerNodeMachine.settings = settings(max_examples=300, stateful_step_count=40, deadline=None)
+
+
+def test_slot_holders_counts_the_per_node_holders_of_a_port() -> None:
+    """Every slot held on a port counts, whatever its number; cluster-wide holders do not."""
+    ports = PortIndex()
+    ports.set_pools("a", [(9000, 9001)], nodes=3)
+    ports.hold(9000, "a", slot=0)
+    ports.hold(9000, "a", slot=7)
+    ports.hold(9001, "b")
+    assert (ports.slot_holders(9000), ports.slot_holders(9001)) == (2, 0)
+    ports.release(9000, slot=7)
+    assert ports.slot_holders(9000) == 1

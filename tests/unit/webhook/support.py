@@ -11,7 +11,7 @@ from typing import Any
 
 import msgspec
 
-from hpa import api, certs, webhook
+from hpa import api, certs, kube, webhook
 
 
 class FakeCluster:
@@ -24,6 +24,7 @@ class FakeCluster:
         self.hostport_classes: list[api.HostPortClass] = []
         self.fetches: list[tuple[str, str]] = []
         self.fetch_error: Exception | None = None
+        self.claimed_pods: list[kube.Pod] = []
 
     def claim(self, namespace: str, name: str) -> api.HostPortClaim | None:
         return self.cached.get((namespace, name))
@@ -39,6 +40,13 @@ class FakeCluster:
 
     def classes(self) -> Iterable[api.HostPortClass]:
         return list(self.hostport_classes)
+
+    def pods_using(self, namespace: str, claim_name: str) -> list[kube.Pod]:
+        return [
+            p
+            for p in self.claimed_pods
+            if p.namespace == namespace and claim_name in p.claims.values()
+        ]
 
     def add_claim(
         self,

@@ -24,8 +24,18 @@ def hpc(class_name: str = "sample", host_port_name: str = "") -> dict[str, Any]:
     return {"metadata": {"name": "echo-web", "namespace": "default"}, "spec": spec}
 
 
-def hp(port: int, *, name: str = "", claim: str = "", class_name: str = "sample") -> dict[str, Any]:
+def hp(
+    port: int,
+    *,
+    name: str = "",
+    claim: str = "",
+    class_name: str = "sample",
+    slot: int | None = None,
+) -> dict[str, Any]:
     spec: dict[str, Any] = {"hostPortClassName": class_name, "port": port}
+    if slot is not None:
+        spec["slot"] = slot
+        name = name or f"port-{port}-{slot}"
     if claim:
         spec["claimRef"] = {"namespace": "default", "name": claim}
     return {"metadata": {"name": name or f"port-{port}"}, "spec": spec}
@@ -89,6 +99,52 @@ async def test_invalid_class_is_denied(
 ) -> None:
     """Pools out of range, reversed or overlapping are denied naming the pool and the fix."""
     assert expected in message(await review(cluster, api.PLURAL_CLASS, hpcl(*pools)))
+
+
+def _per_node(obj: dict[str, Any]) -> dict[str, Any]:
+    obj["spec"]["allocation"] = api.ALLOCATION_PER_NODE
+    return obj
+
+
+def _add_per_node_class(cluster: support.FakeCluster, name: str, start: int, end: int) -> None:
+    cluster.hostport_classes.append(
+        api.HostPortClass(
+            metadata=api.ObjectMeta(name=name),
+            spec=api.HostPortClassSpec(
+                pools=(api.PortPool(start=start, end=end),), allocation=api.ALLOCATION_PER_NODE
+            ),
+        )
+    )
+
+
+async def test_a_per_node_class_may_share_no_port(cluster: support.FakeCluster) -> None:
+    """Pools overlapping across a per-node class (either side) are refused, naming the other
+    class: its ports' holders are counted per node."""
+    cluster.add_class("games", (9400, 9600))
+    refused = await review(cluster, api.PLURAL_CLASS, _per_node(hpcl((9000, 9500))))
+    assert not refused.allowed
+    assert (
+        "spec.pools[0]: 9000-9500 overlaps pool 9400-9600 of HostPortClass 'games'; a per-node "
+        "class shares no port with another class"
+    ) in message(refused)
+    _add_per_node_class(cluster, "nodes", 10000, 10100)
+    refused = await review(cluster, api.PLURAL_CLASS, hpcl((10100, 10200)))
+    assert "overlaps pool 10000-10100 of HostPortClass 'nodes'" in message(refused)
+
+
+async def test_an_overlap_already_there_does_not_block_other_edits(
+    cluster: support.FakeCluster,
+) -> None:
+    """A per-node overlap made while the webhook was down is a warning on an update that keeps
+    the pools: the class stays editable."""
+    cluster.add_class("games", (9400, 9600))
+    obj = _per_node(hpcl((9000, 9500)))
+    edited = _per_node(hpcl((9000, 9500)))
+    edited["spec"]["reuseDelaySeconds"] = 30
+    response = await review(cluster, api.PLURAL_CLASS, edited, old=obj, operation="UPDATE")
+    assert response.allowed
+    assert response.warnings is not None
+    assert "the per-node class offers none of them" in response.warnings[0]
 
 
 async def test_overlap_with_other_class_is_a_warning(cluster: support.FakeCluster) -> None:
@@ -198,6 +254,19 @@ async def test_claim_binding_set_once_is_allowed(cluster: support.FakeCluster) -
             "spec.port: is immutable (was 9000, now 9001)",
             id="port-changed",
         ),
+        pytest.param(
+            hp(9000, slot=2, name="port-9000"),
+            None,
+            "metadata.name: must be port-9000-2 for spec.port 9000 (a HostPort is named after "
+            "its port and slot 2)",
+            id="slot-not-named",
+        ),
+        pytest.param(
+            hp(9000, slot=1, name="port-9000-0"),
+            hp(9000, slot=0),
+            "spec.slot: is immutable (was 0, now 1)",
+            id="slot-changed",
+        ),
     ],
 )
 async def test_invalid_hostport_is_denied(
@@ -206,6 +275,13 @@ async def test_invalid_hostport_is_denied(
     """A HostPort is named after its port, and its class, port and claimRef do not change."""
     kwargs: dict[str, Any] = {"old": old, "operation": "UPDATE"} if old else {}
     assert expected in message(await review(cluster, api.PLURAL_HOSTPORT, obj, **kwargs))
+
+
+async def test_per_node_hostport_named_from_port_and_slot_is_allowed(
+    cluster: support.FakeCluster,
+) -> None:
+    """HostPort port-9000-3 holds slot 3 of port 9000."""
+    assert (await review(cluster, api.PLURAL_HOSTPORT, hp(9000, slot=3))).allowed
 
 
 async def test_hostport_claim_ref_set_once_is_allowed(cluster: support.FakeCluster) -> None:
