@@ -168,7 +168,7 @@ class HostPortClassStatus(_wire.Wire, frozen=True, kw_only=True):
         ),
     ] = 0
     nodes: Annotated[
-        int, msgspec.Meta(ge=0, description="PerNode: the eligible nodes; 0 for ClusterWide.")
+        int, msgspec.Meta(ge=0, description="PerNode: the eligible nodes; unset for ClusterWide.")
     ] = 0
     allocated: Annotated[
         int, msgspec.Meta(ge=0, description="Ports held by HostPorts of this class.")

@@ -154,6 +154,8 @@ class ClassReconciler:
         )
         for field in ("total", "nodes", "allocated", "free", "outsidePools", "overCapacity"):
             body.setdefault(field, 0)  # omit_defaults would leave a stale count in place
+        if self._ctx.ports.nodes(cls.metadata.name) is None:
+            body["nodes"] = None  # a cluster-wide class counts no nodes: NODES shows <none>
         await self._ctx.client.patch(
             kube.CLASSES,
             cls.metadata.name,
