@@ -7,6 +7,10 @@ plane's fault proxy); the test's own calls and its observer are left alone. Afte
 every claim must be Bound exactly once, no port held twice, no HostPort orphaned, every
 replica's index equal to the API, and the repair loop must have repaired (and reported, as
 Events and ``hpa_repair_actions_total``) the damage done behind the operator's back.
+
+On a per-node class (``allocation="PerNode"``, 3 nodes) the burst has half the claims and the
+pools a third of the ports, with a few ports to spare (the repair loop's orphan takes one);
+the per-node invariants of :mod:`tests.reliability.per_node` must hold as well.
 """
 
 import pathlib
@@ -20,7 +24,7 @@ import anyio.abc
 from hpa import api, controllers, observability, sandbox
 from hpa.cli import _operator
 from tests.clusters import Cluster
-from tests.reliability import harness
+from tests.reliability import harness, per_node
 
 NAMESPACE = "default"
 FAST_LEASE = {"lease_duration": 2.0, "renew_deadline": 1.5, "retry_period": 0.3}
@@ -119,41 +123,57 @@ async def _chaos(cluster: Cluster, replicas: Replicas, progress: Any, total: int
     cluster.drop_watches()
 
 
-def _hostport(port: int, *, class_name: str, claim_uid: str) -> dict[str, Any]:
+def _hostport(port: int, slot: int | None, *, class_name: str, claim_uid: str) -> dict[str, Any]:
+    spec: dict[str, Any] = {
+        "hostPortClassName": class_name,
+        "port": port,
+        "claimRef": {"namespace": NAMESPACE, "name": "nobody", "uid": claim_uid},
+    }
+    if slot is not None:
+        spec["slot"] = slot
     return {
         "apiVersion": api.API_VERSION,
         "kind": api.KIND_HOSTPORT,
-        "metadata": {"name": api.hostport_name(port), "finalizers": [api.FINALIZER]},
-        "spec": {
-            "hostPortClassName": class_name,
-            "port": port,
-            "claimRef": {"namespace": NAMESPACE, "name": "nobody", "uid": claim_uid},
-        },
+        "metadata": {"name": api.hostport_name(port, slot), "finalizers": [api.FINALIZER]},
+        "spec": spec,
     }
 
 
-async def _damage(cluster: Cluster, *, free_port: int) -> tuple[str, int]:
+async def _damage(cluster: Cluster, *, free_port: int, slot: int | None) -> tuple[str, str]:
     """An orphaned HostPort, and a bound claim whose HostPort vanished (as after an etcd
-    restore from an older backup); returns that claim's key and port."""
-    await cluster.create(_hostport(free_port, class_name="chaos", claim_uid="no-such-claim"))
+    restore from an older backup); returns that claim's name and its HostPort's."""
+    orphan = _hostport(free_port, slot, class_name="chaos", claim_uid="no-such-claim")
+    await cluster.create(orphan)
     victim = cluster.items(api.PLURAL_CLAIM)[0]
     await cluster.vanish(api.PLURAL_HOSTPORT, victim["spec"]["hostPortName"])
-    return victim["metadata"]["name"], victim["status"]["port"]
+    return victim["metadata"]["name"], victim["spec"]["hostPortName"]
 
 
 async def chaos(
     target: Cluster | sandbox.Sandbox, workdir: pathlib.Path, *, claims: int,
-    within: float = 120,
+    within: float = 120, allocation: str = api.ALLOCATION_CLUSTER_WIDE,
 ) -> dict[str, Any]:  # fmt: skip
-    """A burst of ``claims`` claims under chaos; returns the figures."""
-    async with harness.driven(target, workdir) as cluster:
-        return await _burst(cluster, workdir, claims=claims, within=within)
+    """A burst of ``claims`` claims under chaos on a class of ``allocation``; returns the
+    figures."""
+    async with (
+        harness.driven(target, workdir) as cluster,
+        per_node.for_allocation(cluster, allocation) as nodes,
+    ):
+        return await _burst(cluster, workdir, claims=claims, within=within, nodes=nodes)
 
 
 async def _burst(
-    cluster: Cluster, workdir: pathlib.Path, *, claims: int, within: float
+    cluster: Cluster, workdir: pathlib.Path, *, claims: int, within: float, nodes: int | None
 ) -> dict[str, Any]:
-    await cluster.create(harness.host_port_class("chaos", 40000, 40000 + claims + 10))
+    # Room for every claim and the orphan of _damage, on the highest port (ports fill lowest
+    # first, so it stays free).
+    if nodes is None:
+        end, orphan_slot = 40000 + claims + 10, None
+        cls = harness.host_port_class("chaos", 40000, end)
+    else:
+        end, orphan_slot = 40000 + -(-claims // nodes) + 3, 0
+        cls = harness.host_port_class("chaos", 40000, end, allocation=api.ALLOCATION_PER_NODE)
+    await cluster.create(cls)
     log = await harness.BindingLog.watching(cluster)
     before = repair_actions()
     created = 0
@@ -176,17 +196,17 @@ async def _burst(
         await harness.eventually(lambda: len(log.bound_at) == claims, within=within,
                                  message=lambda: f"{len(log.bound_at)}/{claims} bound")  # fmt: skip
         bound_in = time.perf_counter() - started
-        harness.assert_consistent(cluster, bound=claims)
-        victim, port = await _damage(cluster, free_port=40000 + claims + 10)
+        _assert_consistent(cluster, log, claims=claims, nodes=nodes)
+        victim, hostport = await _damage(cluster, free_port=end, slot=orphan_slot)
         await harness.eventually(
             lambda: (
                 cluster.count(api.PLURAL_HOSTPORT) == claims
-                and cluster.get(api.PLURAL_HOSTPORT, api.hostport_name(port))
+                and cluster.get(api.PLURAL_HOSTPORT, hostport)
             ),
             within=30,
             message=lambda: "the orphan is still there or the missing HostPort was not re-created",
         )
-        harness.assert_consistent(cluster, bound=claims)
+        _assert_consistent(cluster, log, claims=claims, nodes=nodes)
         assert not log.rebound(), f"claims bound twice: {list(log.rebound().items())[:10]}"
         for identity, manager in replicas.managers.items():
             await harness.eventually(
@@ -208,6 +228,7 @@ async def _burst(
         replicas.stop_all()
     return {
         "claims": claims,
+        "nodes": nodes or "cluster-wide",
         "leaders killed": replicas.killed,
         "bound/s under chaos": claims / bound_in,
         "repair actions": {k: int(v) for k, v in actions.items() if v},
@@ -215,9 +236,16 @@ async def _burst(
     }
 
 
+def _assert_consistent(
+    cluster: Cluster, log: harness.BindingLog, *, claims: int, nodes: int | None
+) -> None:
+    harness.assert_consistent(cluster, bound=claims)
+    if nodes is not None:
+        per_node.assert_per_node(cluster, "chaos", nodes=nodes, bound=claims)
+        per_node.assert_slots_below(log, nodes)
+
+
 def _index_matches(cluster: Cluster, manager: controllers.Manager) -> bool:
-    listed = {
-        (h["spec"]["port"], h["spec"]["hostPortClassName"])
-        for h in cluster.items(api.PLURAL_HOSTPORT)
-    }
-    return set(manager.ports.held()) == listed
+    held = {(port, None, cls) for port, cls in manager.ports.held()}
+    held |= set(manager.ports.held_slots())
+    return held == harness.listed_keys(cluster.items(api.PLURAL_HOSTPORT))

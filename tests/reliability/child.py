@@ -8,7 +8,8 @@ for (lease timings, repair interval and grace), and writes JSON lines on stdout:
 - ``{"event": "started", "webhook_port": ..., "metrics_port": ..., "health_port": ...}``;
 - every ``report_interval`` seconds a ``sample``: VmRSS/VmHWM (kB), the number of asyncio tasks,
   the ports the index holds and whether this replica leads;
-- on SIGUSR1, ``{"event": "held", "ports": [[port, class], ...]}``: the whole port index.
+- on SIGUSR1, ``{"event": "held", "ports": [[port, class], ...], "slots": [[port, slot,
+  class], ...]}``: the whole port index (per-node HostPorts in ``slots``).
 
 SIGTERM or SIGINT stop it in order, as ``hpa run``.
 """
@@ -69,7 +70,8 @@ async def _report(manager: controllers.Manager, interval: float) -> None:
 async def _dump_on_signal(manager: controllers.Manager) -> None:
     with anyio.open_signal_receiver(signal.SIGUSR1) as signals:
         async for _ in signals:
-            _say(**{**_sample(manager), "event": "held", "ports": sorted(manager.ports.held())})
+            ports, slots = sorted(manager.ports.held()), sorted(manager.ports.held_slots())
+            _say(**{**_sample(manager), "event": "held", "ports": ports, "slots": slots})
 
 
 async def _stop_on_signal(stop: anyio.Event) -> None:

@@ -9,6 +9,10 @@ Two ways to lose a leader:
 - :func:`sigkill`: two child processes; the leader is SIGKILLed in the middle of a burst (no
   Lease release), the other takes over and binds every claim.
 
+Both run on a per-node class too (``allocation="PerNode"``, 3 nodes). There the SIGKILL burst
+has more claims than the class has (port, slot) pairs: the surplus must stay Pending as
+ClassFull, and no port may end with more holders than nodes, whichever replica allocated.
+
 The failover time is measured on the API server: from the old leader's last Lease write to the
 new leader's first. It is at least the lease duration (the successor waits for the Lease to
 expire as it observed it) and, the issue's target, at most the lease duration plus one retry
@@ -33,7 +37,7 @@ import anyio.abc
 from hpa import api, kube, sandbox
 from hpa.cli import _operator, _process
 from tests.clusters import Cluster
-from tests.reliability import harness
+from tests.reliability import harness, per_node
 
 LEASE_DURATION, RENEW_DEADLINE, RETRY_PERIOD = 2.0, 1.5, 0.3
 LEASE = {
@@ -196,15 +200,47 @@ async def _process_replica(
             await inner.aclose()
 
 
-async def partition(target: Cluster | sandbox.Sandbox, workdir: pathlib.Path) -> dict[str, Any]:
-    """Partition the leader from the Lease; returns the figures."""
-    async with harness.driven(target, workdir) as cluster:
-        return await _partition(cluster)
+def _class(start: int, claims: int, nodes: int | None) -> dict[str, Any]:
+    """The scenario's class: room for ``claims`` and 10 more if cluster-wide; per node, a
+    third fewer (port, slot) pairs than claims, so that the burst overfills it."""
+    if nodes is None:
+        return harness.host_port_class("failover", start, start + claims + 10)
+    ports = max(1, claims * 2 // 3 // nodes)
+    return harness.host_port_class(
+        "failover", start, start + ports - 1, allocation=api.ALLOCATION_PER_NODE
+    )
 
 
-async def _partition(cluster: Cluster) -> dict[str, Any]:
+def _capacity(cls: dict[str, Any], nodes: int | None) -> int:
+    pool = cls["spec"]["pools"][0]
+    return (pool["end"] - pool["start"] + 1) * (nodes or 1)
+
+
+def _assert_per_node(
+    cluster: Cluster, log: harness.BindingLog | None, nodes: int | None, *, bound: int
+) -> None:
+    if nodes is not None:
+        per_node.assert_per_node(cluster, "failover", nodes=nodes, bound=bound)
+        if log is not None:
+            per_node.assert_slots_below(log, nodes)
+
+
+async def partition(
+    target: Cluster | sandbox.Sandbox, workdir: pathlib.Path, *,
+    allocation: str = api.ALLOCATION_CLUSTER_WIDE,
+) -> dict[str, Any]:  # fmt: skip
+    """Partition the leader from the Lease, on a class of ``allocation``; returns the
+    figures."""
+    async with (
+        harness.driven(target, workdir) as cluster,
+        per_node.for_allocation(cluster, allocation) as nodes,
+    ):
+        return await _partition(cluster, nodes)
+
+
+async def _partition(cluster: Cluster, nodes: int | None) -> dict[str, Any]:
     await harness.install_hpa(cluster, pod_namespace=NAMESPACE)
-    await cluster.create(harness.host_port_class("failover", 45000, 45100))
+    await cluster.create(_class(45000, 90, nodes))
     leases = await LeaseLog.watching(cluster)
     kubeconfig = cluster.operator_kubeconfig
     async with (
@@ -239,6 +275,7 @@ async def _partition(cluster: Cluster) -> dict[str, Any]:
             )
             group.cancel_scope.cancel()
         harness.assert_consistent(cluster, bound=2)
+        _assert_per_node(cluster, None, nodes, bound=2)
     gap = leases.gap(leader, follower)
     assert not prober.failures, f"admission answers failed: {prober.failures[:5]}"
     assert LEASE_DURATION <= gap <= FAILOVER_BOUND, f"failover took {gap:.2f}s"
@@ -251,16 +288,25 @@ async def _partition(cluster: Cluster) -> dict[str, Any]:
 
 
 async def sigkill(
-    target: Cluster | sandbox.Sandbox, workdir: pathlib.Path, *, claims: int
+    target: Cluster | sandbox.Sandbox, workdir: pathlib.Path, *, claims: int,
+    allocation: str = api.ALLOCATION_CLUSTER_WIDE,
+) -> dict[str, Any]:  # fmt: skip
+    """SIGKILL the leading child process in a burst, on a class of ``allocation``; returns the
+    figures."""
+    async with (
+        harness.driven(target, workdir) as cluster,
+        per_node.for_allocation(cluster, allocation) as nodes,
+    ):
+        return await _sigkill(cluster, workdir, claims=claims, nodes=nodes)
+
+
+async def _sigkill(
+    cluster: Cluster, workdir: pathlib.Path, *, claims: int, nodes: int | None
 ) -> dict[str, Any]:
-    """SIGKILL the leading child process in a burst; returns the figures."""
-    async with harness.driven(target, workdir) as cluster:
-        return await _sigkill(cluster, workdir, claims=claims)
-
-
-async def _sigkill(cluster: Cluster, workdir: pathlib.Path, *, claims: int) -> dict[str, Any]:
     await harness.install_hpa(cluster, pod_namespace=NAMESPACE)
-    await cluster.create(harness.host_port_class("failover", 45000, 45000 + claims + 10))
+    cls = _class(45000, claims, nodes)
+    capacity = min(claims, _capacity(cls, nodes))
+    await cluster.create(cls)
     leases = await LeaseLog.watching(cluster)
     log = await harness.BindingLog.watching(cluster)
     kubeconfig = cluster.direct_kubeconfig
@@ -288,11 +334,21 @@ async def _sigkill(cluster: Cluster, workdir: pathlib.Path, *, claims: int) -> d
         await harness.eventually(lambda: leases.holder() == follower, within=10)
         taken_over_in = next(t for t, h in leases.writes if h == follower) - killed_at
         await harness.eventually(
-            lambda: len(log.bound_at) == claims, within=120,
-            message=lambda: f"{len(log.bound_at)}/{claims} bound",
+            lambda: len(log.bound_at) == capacity, within=120,
+            message=lambda: f"{len(log.bound_at)}/{capacity} bound",
         )  # fmt: skip
         assert children[follower].alive, children[follower].tail()
-        harness.assert_consistent(cluster, bound=claims)
+        if nodes is None:
+            harness.assert_consistent(cluster, bound=claims)
+        else:
+            # The surplus is told it waits (ClassFull) once the survivor has tried it.
+            await harness.eventually(
+                lambda: _pending_full(cluster) == claims - capacity, within=30,
+                message=lambda: f"{_pending_full(cluster)}/{claims - capacity} ClassFull",
+            )  # fmt: skip
+            harness.assert_consistent(cluster)
+            _assert_per_node(cluster, log, nodes, bound=capacity)
+            assert len(log.bound_at) == capacity, f"{len(log.bound_at)} bound, over capacity"
         assert not log.rebound(), f"claims bound twice: {list(log.rebound().items())[:10]}"
         async with harness.Api(cluster) as http:
             await harness.assert_index_matches_api(children[follower], http)
@@ -300,7 +356,21 @@ async def _sigkill(cluster: Cluster, workdir: pathlib.Path, *, claims: int) -> d
     assert LEASE_DURATION <= gap <= FAILOVER_BOUND, f"failover took {gap:.2f}s"
     return {
         "claims": claims,
+        "nodes": nodes or "cluster-wide",
+        "bound": capacity,
         "failover s (last renewal to takeover)": gap,
         "takeover s after SIGKILL": taken_over_in,
         "bound s": FAILOVER_BOUND,
     }
+
+
+def _pending_full(cluster: Cluster) -> int:
+    """How many claims are Pending with the reason ClassFull."""
+    return sum(
+        1
+        for c in cluster.items(api.PLURAL_CLAIM)
+        if any(
+            k["type"] == "Bound" and k.get("reason") == "ClassFull"
+            for k in (c.get("status") or {}).get("conditions") or []
+        )
+    )

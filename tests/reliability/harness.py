@@ -62,13 +62,18 @@ async def install_hpa(cluster: Cluster, *, pod_namespace: str = "apps") -> None:
     await cluster.ensure_namespace(pod_namespace, managed=True)
 
 
-def host_port_class(name: str, start: int, end: int) -> Obj:
-    """A HostPortClass with one pool."""
+def host_port_class(
+    name: str, start: int, end: int, *, allocation: str = api.ALLOCATION_CLUSTER_WIDE
+) -> Obj:
+    """A HostPortClass with one pool (``allocation`` PerNode: every schedulable node counts)."""
+    spec: Obj = {"pools": [{"start": start, "end": end}]}
+    if allocation != api.ALLOCATION_CLUSTER_WIDE:
+        spec["allocation"] = allocation
     return {
         "apiVersion": api.API_VERSION,
         "kind": api.KIND_CLASS,
         "metadata": {"name": name},
-        "spec": {"pools": [{"start": start, "end": end}]},
+        "spec": spec,
     }
 
 
@@ -247,14 +252,17 @@ class OperatorProcess:
         """The last lines of the child's log (for failure messages)."""
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
 
-    async def held_ports(self, *, within: float = 10) -> set[tuple[int, str]]:
-        """The ports the child's index holds, with their class."""
+    async def held_ports(self, *, within: float = 10) -> set[tuple[int, int | None, str]]:
+        """The ports the child's index holds, as (port, slot, class); slot None for a
+        cluster-wide HostPort."""
         self._dumped = anyio.Event()
         os.kill(self.pid, signal.SIGUSR1)
         with anyio.fail_after(within):
             await self._dumped.wait()
         assert self._dump is not None
-        return {(int(port), str(cls)) for port, cls in self._dump["ports"]}
+        return {(int(port), None, str(cls)) for port, cls in self._dump["ports"]} | {
+            (int(port), int(slot), str(cls)) for port, slot, cls in self._dump["slots"]
+        }
 
     def kill(self) -> None:
         """SIGKILL: no Lease release, no draining."""
@@ -282,12 +290,16 @@ class OperatorProcess:
 
 
 class BindingLog:
-    """Follows the claims the API server stores: when each was first Bound, and every port it
-    was Bound to (more than one would break "a bound claim's port never changes")."""
+    """Follows the claims the API server stores: when each was first Bound, and every port and
+    HostPort it was Bound to (more than one would break "a bound claim's port never changes";
+    on a per-node class two slots of one port are two HostPorts)."""
 
     def __init__(self) -> None:
         self.bound_at: dict[str, float] = {}
         self.ports: dict[str, set[int]] = collections.defaultdict(set)
+        self.hostports: dict[str, set[str]] = collections.defaultdict(set)
+        #: Each claim's HostPort when it was first seen Bound.
+        self.first_hostport: dict[str, str] = {}
         self.newly_bound: collections.deque[tuple[str, int]] = collections.deque()
         self.deleted: set[str] = set()
         self.changed = anyio.Event()
@@ -324,25 +336,43 @@ class BindingLog:
             return
         status = obj.get("status") or {}
         if status.get("phase") == api.PHASE_BOUND and status.get("port"):
-            self.ports[f"{key}/{obj['metadata']['uid']}"].add(status["port"])
+            incarnation = f"{key}/{obj['metadata']['uid']}"
+            self.ports[incarnation].add(status["port"])
+            name = (obj.get("spec") or {}).get("hostPortName")
+            if name:
+                self.hostports[incarnation].add(name)
+                self.first_hostport.setdefault(key, name)
             if key not in self.bound_at:
                 self.bound_at[key] = time.perf_counter()
                 self.newly_bound.append((key, status["port"]))
                 self._wake("bound", key)
                 self.changed.set()
 
-    def rebound(self) -> dict[str, set[int]]:
-        """Claims that were Bound to more than one port."""
-        return {key: ports for key, ports in self.ports.items() if len(ports) > 1}
+    def rebound(self) -> dict[str, set[Any]]:
+        """Claims that were Bound to more than one port, or to more than one HostPort."""
+        found: dict[str, set[Any]] = {k: n for k, n in self.hostports.items() if len(n) > 1}
+        return found | {key: ports for key, ports in self.ports.items() if len(ports) > 1}
+
+
+def hostport_key(hostport: Obj) -> tuple[int, int | None]:
+    """What a HostPort holds: (port, slot), slot None for a cluster-wide one."""
+    return hostport["spec"]["port"], hostport["spec"].get("slot")
+
+
+def claim_key(bound_claim: Obj) -> tuple[int, int | None]:
+    """What a Bound claim holds: its port, and the slot its HostPort's name gives."""
+    parsed = api.parse_hostport_name(bound_claim["spec"].get("hostPortName") or "")
+    return bound_claim["status"]["port"], parsed[1] if parsed else None
 
 
 def assert_consistent(cluster: Cluster, *, bound: int | None = None) -> None:
-    """No port held twice, no orphaned HostPort, every bound claim's port is its HostPort's;
-    with ``bound``, exactly that many claims, all Bound, each with one HostPort."""
+    """No port (or per-node (port, slot)) held twice, no orphaned HostPort, every bound claim's
+    port is its HostPort's; with ``bound``, exactly that many claims, all Bound, each with one
+    HostPort."""
     hostports = cluster.items(api.PLURAL_HOSTPORT)
     claims = cluster.items(api.PLURAL_CLAIM)
-    by_port = collections.Counter(h["spec"]["port"] for h in hostports)
-    twice = [p for p, n in by_port.items() if n > 1]
+    by_key = collections.Counter(hostport_key(h) for h in hostports)
+    twice = [p for p, n in by_key.items() if n > 1]
     assert not twice, f"ports held by two HostPorts: {twice[:20]}"
     by_uid = {c["metadata"]["uid"]: c for c in claims}
     for hostport in hostports:
@@ -353,8 +383,8 @@ def assert_consistent(cluster: Cluster, *, bound: int | None = None) -> None:
             f"{hostport['metadata']['name']} names a claim bound elsewhere"
         )
     is_bound = [c for c in claims if (c.get("status") or {}).get("phase") == api.PHASE_BOUND]
-    ports = collections.Counter(c["status"]["port"] for c in is_bound)
-    twice = [p for p, n in ports.items() if n > 1]
+    given = collections.Counter(claim_key(c) for c in is_bound)
+    twice = [p for p, n in given.items() if n > 1]
     assert not twice, f"ports given to two claims: {twice[:20]}"
     held = {h["metadata"]["name"]: h["spec"]["port"] for h in hostports}
     for bound_claim in is_bound:
@@ -369,18 +399,21 @@ def assert_consistent(cluster: Cluster, *, bound: int | None = None) -> None:
         assert len(hostports) == bound, f"{len(hostports)} HostPorts for {bound} bound claims"
 
 
+def listed_keys(hostports: list[Obj]) -> set[tuple[int, int | None, str]]:
+    """What an index built from these HostPorts holds: (port, slot, class)."""
+    return {(*hostport_key(h), h["spec"]["hostPortClassName"]) for h in hostports}
+
+
 async def assert_index_matches_api(
     operator: OperatorProcess, http: Api, *, within: float = 15
 ) -> None:
-    """The child's port index holds exactly the ports of the HostPorts the API lists."""
+    """The child's port index holds exactly the ports (and per-node slots) of the HostPorts
+    the API lists."""
     difference = ""
 
     async def same() -> bool:
         nonlocal difference
-        listed = {
-            (h["spec"]["port"], h["spec"]["hostPortClassName"])
-            for h in await http.items(f"{GROUP_PATH}/{api.PLURAL_HOSTPORT}")
-        }
+        listed = listed_keys(await http.items(f"{GROUP_PATH}/{api.PLURAL_HOSTPORT}"))
         held = await operator.held_ports()
         difference = (
             f"index and API differ: only in the index {sorted(held - listed)[:20]}, "
