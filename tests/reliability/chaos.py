@@ -208,6 +208,8 @@ async def _burst(
         )
         _assert_consistent(cluster, log, claims=claims, nodes=nodes)
         assert not log.rebound(), f"claims bound twice: {list(log.rebound().items())[:10]}"
+        # A replica started now rebuilds its index from a LIST alone: it must agree too.
+        await replicas.start("fresh")
         for identity, manager in replicas.managers.items():
             await harness.eventually(
                 lambda manager=manager: _index_matches(cluster, manager),

@@ -18,7 +18,7 @@ import statistics
 import sys
 import time
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from typing import Any, Protocol
 
 import aiohttp
 import anyio
@@ -354,6 +354,12 @@ class BindingLog:
         return found | {key: ports for key, ports in self.ports.items() if len(ports) > 1}
 
 
+class Listing(Protocol):
+    """What the invariant checks read: the objects a cluster stores."""
+
+    def items(self, plural: str) -> list[Obj]: ...
+
+
 def hostport_key(hostport: Obj) -> tuple[int, int | None]:
     """What a HostPort holds: (port, slot), slot None for a cluster-wide one."""
     return hostport["spec"]["port"], hostport["spec"].get("slot")
@@ -365,7 +371,7 @@ def claim_key(bound_claim: Obj) -> tuple[int, int | None]:
     return bound_claim["status"]["port"], parsed[1] if parsed else None
 
 
-def assert_consistent(cluster: Cluster, *, bound: int | None = None) -> None:
+def assert_consistent(cluster: Listing, *, bound: int | None = None) -> None:
     """No port (or per-node (port, slot)) held twice, no orphaned HostPort, every bound claim's
     port is its HostPort's; with ``bound``, exactly that many claims, all Bound, each with one
     HostPort."""

@@ -15,7 +15,7 @@ from typing import Any
 
 from hpa import api
 from tests.clusters import Cluster
-from tests.reliability.harness import BindingLog
+from tests.reliability.harness import BindingLog, Listing
 
 Obj = dict[str, Any]
 #: How many nodes a scenario's per-node class counts.
@@ -65,7 +65,7 @@ async def for_allocation(cluster: Cluster, allocation: str) -> AsyncIterator[int
 
 
 def assert_per_node(
-    cluster: Cluster, class_name: str, *, nodes: int, bound: int | None = None
+    cluster: Listing, class_name: str, *, nodes: int, bound: int | None = None
 ) -> None:
     """The per-node invariants of a class with ``nodes`` eligible nodes, on what the API stores:
 
@@ -83,6 +83,9 @@ def assert_per_node(
     claims = [c for c in cluster.items(api.PLURAL_CLAIM)
               if c["spec"].get("hostPortClassName") == class_name]  # fmt: skip
     is_bound = [c for c in claims if (c.get("status") or {}).get("phase") == api.PHASE_BOUND]
+    holders = collections.Counter(h["spec"]["port"] for h in hostports.values())
+    over = sorted((p, k) for p, k in holders.items() if k > nodes)
+    assert not over, f"ports with more holders than the {nodes} eligible nodes: {over[:20]}"
     for name, hostport in hostports.items():
         spec = hostport["spec"]
         assert spec.get("slot") is not None, f"{name} of per-node class {class_name} has no slot"
@@ -105,9 +108,6 @@ def assert_per_node(
             f"claim {key} is Bound to {bound_claim['status']['port']}, its HostPort holds "
             f"{hostport['spec']['port']}"
         )
-    holders = collections.Counter(h["spec"]["port"] for h in hostports.values())
-    over = sorted((p, k) for p, k in holders.items() if k > nodes)
-    assert not over, f"ports with more holders than the {nodes} eligible nodes: {over[:20]}"
     if bound is not None:
         assert len(is_bound) == bound, f"{len(is_bound)} claims Bound, expected {bound}"
         unbound = [c for c in claims if c not in is_bound]
