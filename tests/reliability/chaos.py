@@ -155,10 +155,7 @@ async def chaos(
 ) -> dict[str, Any]:  # fmt: skip
     """A burst of ``claims`` claims under chaos on a class of ``allocation``; returns the
     figures."""
-    async with (
-        harness.driven(target, workdir) as cluster,
-        per_node.for_allocation(cluster, allocation) as nodes,
-    ):
+    async with per_node.driven(target, workdir, allocation) as (cluster, nodes):
         return await _burst(cluster, workdir, claims=claims, within=within, nodes=nodes)
 
 
@@ -212,7 +209,7 @@ async def _burst(
         await replicas.start("fresh")
         for identity, manager in replicas.managers.items():
             await harness.eventually(
-                lambda manager=manager: _index_matches(cluster, manager),
+                lambda manager=manager: index_matches(cluster, manager),
                 within=15,
                 message=lambda identity=identity: f"replica {identity}'s index differs",
             )
@@ -244,10 +241,10 @@ def _assert_consistent(
     harness.assert_consistent(cluster, bound=claims)
     if nodes is not None:
         per_node.assert_per_node(cluster, "chaos", nodes=nodes, bound=claims)
-        per_node.assert_slots_below(log, nodes)
+        per_node.assert_slots_below(log.first_hostport, nodes)
 
 
-def _index_matches(cluster: Cluster, manager: controllers.Manager) -> bool:
+def index_matches(cluster: Cluster, manager: controllers.Manager) -> bool:
     held = {(port, None, cls) for port, cls in manager.ports.held()}
     held |= set(manager.ports.held_slots())
     return held == harness.listed_keys(cluster.items(api.PLURAL_HOSTPORT))

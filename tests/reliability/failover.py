@@ -222,7 +222,7 @@ def _assert_per_node(
     if nodes is not None:
         per_node.assert_per_node(cluster, "failover", nodes=nodes, bound=bound)
         if log is not None:
-            per_node.assert_slots_below(log, nodes)
+            per_node.assert_slots_below(log.first_hostport, nodes)
 
 
 async def partition(
@@ -231,10 +231,7 @@ async def partition(
 ) -> dict[str, Any]:  # fmt: skip
     """Partition the leader from the Lease, on a class of ``allocation``; returns the
     figures."""
-    async with (
-        harness.driven(target, workdir) as cluster,
-        per_node.for_allocation(cluster, allocation) as nodes,
-    ):
+    async with per_node.driven(target, workdir, allocation) as (cluster, nodes):
         return await _partition(cluster, nodes)
 
 
@@ -293,10 +290,7 @@ async def sigkill(
 ) -> dict[str, Any]:  # fmt: skip
     """SIGKILL the leading child process in a burst, on a class of ``allocation``; returns the
     figures."""
-    async with (
-        harness.driven(target, workdir) as cluster,
-        per_node.for_allocation(cluster, allocation) as nodes,
-    ):
+    async with per_node.driven(target, workdir, allocation) as (cluster, nodes):
         return await _sigkill(cluster, workdir, claims=claims, nodes=nodes)
 
 

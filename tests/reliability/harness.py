@@ -365,10 +365,16 @@ def hostport_key(hostport: Obj) -> tuple[int, int | None]:
     return hostport["spec"]["port"], hostport["spec"].get("slot")
 
 
+def hostport_slot(name: str) -> int | None:
+    """The slot a HostPort's name gives (None for ``port-<n>`` or a name of no derived form)."""
+    parsed = api.parse_hostport_name(name)
+    return parsed[1] if parsed else None
+
+
 def claim_key(bound_claim: Obj) -> tuple[int, int | None]:
     """What a Bound claim holds: its port, and the slot its HostPort's name gives."""
-    parsed = api.parse_hostport_name(bound_claim["spec"].get("hostPortName") or "")
-    return bound_claim["status"]["port"], parsed[1] if parsed else None
+    name = bound_claim["spec"].get("hostPortName") or ""
+    return bound_claim["status"]["port"], hostport_slot(name)
 
 
 def assert_consistent(cluster: Listing, *, bound: int | None = None) -> None:

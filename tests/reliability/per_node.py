@@ -9,13 +9,15 @@ until one is made, three Nodes made for the scenario.
 
 import collections
 import contextlib
+import pathlib
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
-from hpa import api
+from hpa import api, sandbox
 from tests.clusters import Cluster
-from tests.reliability.harness import BindingLog, Listing
+from tests.reliability import harness
+from tests.reliability.harness import Listing
 
 Obj = dict[str, Any]
 #: How many nodes a scenario's per-node class counts.
@@ -62,6 +64,19 @@ async def for_allocation(cluster: Cluster, allocation: str) -> AsyncIterator[int
         return
     async with nodes(cluster) as names:
         yield len(names)
+
+
+@contextlib.asynccontextmanager
+async def driven(
+    target: Cluster | sandbox.Sandbox, workdir: pathlib.Path, allocation: str
+) -> AsyncIterator[tuple[Cluster, int | None]]:
+    """A scenario's cluster (:func:`tests.reliability.harness.driven`) and the node count of
+    its class of ``allocation``, the nodes in place."""
+    async with (
+        harness.driven(target, workdir) as cluster,
+        for_allocation(cluster, allocation) as count,
+    ):
+        yield cluster, count
 
 
 def assert_per_node(
@@ -121,12 +136,12 @@ def _reason(obj: Obj) -> str:
     return str(bound.get("reason", ""))
 
 
-def assert_slots_below(log: BindingLog, nodes: int) -> None:
-    """Every claim the log saw Bound got a slot below ``nodes``, the node count while it was
-    allocated."""
+def assert_slots_below(first_hostports: Mapping[str, str], nodes: int) -> None:
+    """Every claim got a slot below ``nodes``, the node count while it was allocated, by the
+    HostPort it was first seen Bound to (:attr:`BindingLog.first_hostport`)."""
     beyond = {}
-    for key, name in log.first_hostport.items():
-        parsed = api.parse_hostport_name(name)
-        if parsed is None or parsed[1] is None or parsed[1] >= nodes:
+    for key, name in first_hostports.items():
+        slot = harness.hostport_slot(name)
+        if slot is None or slot >= nodes:
             beyond[key] = name
     assert not beyond, f"claims given a slot beyond {nodes} nodes: {list(beyond.items())[:20]}"

@@ -164,8 +164,8 @@ def test_slot_beyond_the_nodes_at_allocation_is_reported() -> None:
     """The log keeps the slot each claim was first given: slot 3 is beyond 3 nodes."""
     log = harness.BindingLog()
     log.observe("MODIFIED", _bound("port-9000-2"))
-    per_node.assert_slots_below(log, 3)
+    per_node.assert_slots_below(log.first_hostport, 3)
     log.observe("MODIFIED", {**_bound("port-9000-3"), "metadata": {
         "namespace": "default", "name": "b", "uid": "v"}})  # fmt: skip
     with pytest.raises(AssertionError, match="beyond 3 nodes"):
-        per_node.assert_slots_below(log, 3)
+        per_node.assert_slots_below(log.first_hostport, 3)
