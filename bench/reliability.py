@@ -11,6 +11,10 @@ process where its own RSS matters, and prints their figures:
   task count over the cycles;
 - chaos: a burst under killed leaders, dropped watches, 5xx/429, timeouts and 410s;
 - failover: a partitioned and a SIGKILLed leader: seconds from its last renewal to takeover;
+  chaos and failover run on a cluster-wide class and on a per-node one of 3 nodes (where the
+  SIGKILL burst has a third more claims than pairs), or on the one ``--allocation`` names;
+- shrink: a per-node class of ``--ports`` ports on 3 nodes, 4 claims a port, one node
+  cordoned mid-burst: what was bound, and what is over capacity;
 - cache: the operator's RSS once it caches N objects (half Bound claims, half their HostPorts,
   written straight into the sandbox so that no binding is needed), and its start-up time.
 
@@ -18,6 +22,8 @@ process where its own RSS matters, and prints their figures:
     python bench/reliability.py soak --cycles 100000
     python bench/reliability.py chaos --claims 3000
     python bench/reliability.py failover --claims 2000
+    python bench/reliability.py chaos --claims 3000 --allocation PerNode
+    python bench/reliability.py shrink --ports 200
     python bench/reliability.py cache --objects 100000
 """
 
@@ -35,13 +41,19 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 
 from hpa import api, observability
 from hpa.sandbox import Sandbox
-from tests.reliability import chaos, failover, harness, load
+from tests.reliability import chaos, failover, harness, load, per_node, shrink
 
 
 async def _run(args: argparse.Namespace) -> None:
     observability.configure_logging(level="error", json=False)
     workdir = pathlib.Path(tempfile.mkdtemp(prefix="hpa-reliability-"))
-    figures: dict[str, Any]
+    if args.scenario in ("chaos", "failover"):
+        allocations = per_node.ALLOCATIONS if args.allocation == "both" else (args.allocation,)
+        for allocation in allocations:
+            (workdir / allocation).mkdir()
+            figures = await _per_allocation(args, workdir / allocation, allocation)
+            print(harness.render(f"{args.scenario} ({allocation})", figures), flush=True)
+        return
     async with Sandbox() as server:
         await server.install_crds()
         if args.scenario == "load":
@@ -54,21 +66,29 @@ async def _run(args: argparse.Namespace) -> None:
                 server, workdir, cycles=args.cycles, window=args.window, within=args.within,
                 progress=lambda line: print(line, flush=True),
             )  # fmt: skip
-        elif args.scenario == "cache":
-            figures = await _cache(server, workdir, objects=args.objects)
-        elif args.scenario == "chaos":
-            figures = await chaos.chaos(server, workdir, claims=args.claims, within=args.within)
+        elif args.scenario == "shrink":
+            figures = await shrink.shrink(server, workdir, ports=args.ports, claims=args.ports * 4)
         else:
-            figures = await failover.sigkill(server, workdir, claims=args.claims)
-    if args.scenario == "failover":
-        async with Sandbox() as server:
-            await server.install_crds()
-            (workdir / "partition").mkdir()
-            figures |= {
-                f"partition: {k}": v
-                for k, v in (await failover.partition(server, workdir / "partition")).items()
-            }
+            figures = await _cache(server, workdir, objects=args.objects)
     print(harness.render(args.scenario, figures), flush=True)
+
+
+async def _per_allocation(
+    args: argparse.Namespace, workdir: pathlib.Path, allocation: str
+) -> dict[str, Any]:
+    """Chaos, or both failovers, on a class of ``allocation``, each on a sandbox of its own."""
+    async with Sandbox() as server:
+        await server.install_crds()
+        if args.scenario == "chaos":
+            return await chaos.chaos(
+                server, workdir, claims=args.claims, within=args.within, allocation=allocation
+            )
+        figures = await failover.sigkill(server, workdir, claims=args.claims, allocation=allocation)
+    async with Sandbox() as server:
+        await server.install_crds()
+        (workdir / "partition").mkdir()
+        partitioned = await failover.partition(server, workdir / "partition", allocation=allocation)
+    return figures | {f"partition: {k}": v for k, v in partitioned.items()}
 
 
 async def _cache(server: Sandbox, workdir: pathlib.Path, *, objects: int) -> dict[str, Any]:
@@ -146,7 +166,14 @@ async def _bound_pair(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("scenario", choices=["load", "soak", "chaos", "failover", "cache"])
+    parser.add_argument(
+        "scenario", choices=["load", "soak", "chaos", "failover", "cache", "shrink"]
+    )
+    parser.add_argument(
+        "--allocation", choices=["both", *per_node.ALLOCATIONS], default="both",
+        help="chaos, failover: the class's allocation",
+    )  # fmt: skip
+    parser.add_argument("--ports", type=int, default=200, help="shrink: the class's ports")
     parser.add_argument("--objects", type=int, default=100_000, help="cache: objects cached")
     parser.add_argument("--claims", type=int, default=10_000)
     parser.add_argument("--pods-per-second", type=float, default=50.0)

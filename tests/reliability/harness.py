@@ -386,6 +386,10 @@ def assert_consistent(cluster: Listing, *, bound: int | None = None) -> None:
     by_key = collections.Counter(hostport_key(h) for h in hostports)
     twice = [p for p, n in by_key.items() if n > 1]
     assert not twice, f"ports held by two HostPorts: {twice[:20]}"
+    # A cluster-wide HostPort holds its port on every node: no slot of it may be held too.
+    whole = {port for port, slot in by_key if slot is None}
+    mixed = sorted({port for port, slot in by_key if slot is not None and port in whole})
+    assert not mixed, f"ports held cluster-wide and per node at once: {mixed[:20]}"
     by_uid = {c["metadata"]["uid"]: c for c in claims}
     for hostport in hostports:
         ref = hostport["spec"].get("claimRef") or {}

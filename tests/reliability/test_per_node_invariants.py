@@ -137,6 +137,14 @@ def test_pair_held_by_two_hostports_fails() -> None:
         harness.assert_consistent(Stored(claims, hostports))
 
 
+def test_port_held_cluster_wide_and_per_node_fails() -> None:
+    """``port-9000`` holds 9000 on every node: ``port-9000-0`` beside it holds it twice."""
+    claims = [_claim("a", 9000), _claim("b", 9000, 0)]
+    hostports = [_hostport(9000, None, "a"), _hostport(9000, 0, "b")]
+    with pytest.raises(AssertionError, match=r"cluster-wide and per node at once: \[9000\]"):
+        harness.assert_consistent(Stored(claims, hostports))
+
+
 def test_slots_of_one_port_are_not_a_double_hold() -> None:
     """Slots 0 and 1 of one port are two pairs, not one port held twice."""
     claims = [_claim("a", 9000, 0), _claim("b", 9000, 1)]
