@@ -119,7 +119,7 @@ async def _shrink(
         await replicas.start("b")
         first = await _create(cluster, range(first_part))
         # Mid-burst: some of the first part bound (ports full on 3 nodes), some not yet.
-        await harness.eventually(lambda: len(log.bound_at) >= nodes * 2, within=30)
+        await harness.eventually(lambda: len(log.bound_at) >= first_part // 2, within=30)
         victim = per_node.schedulable(cluster)[0]
         async with cordoned(http, victim):
             await harness.eventually(
