@@ -152,10 +152,10 @@ class ClassReconciler:
         body: dict[str, Any] = msgspec.to_builtins(
             msgspec.structs.replace(status, conditions=merged)
         )
-        for field in ("total", "nodes", "allocated", "free", "outsidePools", "overCapacity"):
+        for field in ("total", "allocated", "free", "outsidePools", "overCapacity"):
             body.setdefault(field, 0)  # omit_defaults would leave a stale count in place
-        if self._ctx.ports.nodes(cls.metadata.name) is None:
-            body["nodes"] = None  # a cluster-wide class counts no nodes: NODES shows <none>
+        # a per-node class writes its count (0 included); a cluster-wide one removes the field
+        body["nodes"] = self._ctx.ports.nodes(cls.metadata.name)
         await self._ctx.client.patch(
             kube.CLASSES,
             cls.metadata.name,
